@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Shared token buckets: GCRA state updated with compare-and-swap, exact across CPUs. */
+#ifndef SLUICE_BUCKET_BPF_H
+#define SLUICE_BUCKET_BPF_H
+
+#include "sluice_gcra.h"
+#include "maps.bpf.h"
+
+/*
+ * Every CPU works on the one 64-bit TAT of a bucket (include/sluice_gcra.h has the math and
+ * the error bound). An admit is a compare-and-swap from the TAT it decided on to the new one;
+ * if another CPU moved TAT in between, the decision is made again on the fresh value. So each
+ * admitted unit advances TAT exactly once and the admitted total never exceeds rate * W + burst,
+ * whatever the spread over CPUs. A drop only reads. After SL_CAS_TRIES lost races the packet is
+ * dropped (SL_R_CONTENDED): contention can cost admissions, never add them. With 2 CPUs a
+ * single retry almost always suffices.
+ */
+#define SL_CAS_TRIES 8
+
+enum {
+	SL_TAKE_OK = 0,
+	SL_TAKE_DENIED = 1,
+	SL_TAKE_CONTENDED = 2,
+};
+
+static __always_inline int sl_bucket_take(struct sl_bucket *b, __u64 now, __u64 charge,
+					  __u64 tau)
+{
+	__u64 old, next;
+	int i;
+
+	for (i = 0; i < SL_CAS_TRIES; i++) {
+		old = *(volatile __u64 *)&b->tat;
+		if (!sl_gcra_admit(old, now, charge, tau, &next))
+			return SL_TAKE_DENIED;
+		if (__sync_val_compare_and_swap(&b->tat, old, next) == old)
+			return SL_TAKE_OK;
+	}
+	return SL_TAKE_CONTENDED;
+}
+
+/* Current time in bucket time units. Test builds take it from sl_clock_v1. */
+static __always_inline __u64 sl_now(void)
+{
+#ifdef SL_TEST_CLOCK
+	__u32 zero = 0;
+	__u64 *t = bpf_map_lookup_elem(&sl_clock_v1, &zero);
+
+	return t ? *t << SL_TU_SHIFT : 0;
+#else
+	return bpf_ktime_get_ns() << SL_TU_SHIFT;
+#endif
+}
+
+#endif /* SLUICE_BUCKET_BPF_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Map definitions of the sluice data plane; names and layouts come from include/sluice_abi.h. */
+#ifndef SLUICE_MAPS_BPF_H
+#define SLUICE_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice_abi.h"
+
+/*
+ * Production builds pin every map by name under <pin-root>/maps, so every attachment shares one
+ * set of buckets and counters and detaching an interface loses nothing. Test builds
+ * (SL_TEST_CLOCK) keep private, unpinned maps.
+ */
+#ifdef SL_TEST_CLOCK
+#define SL_PINNING
+#else
+#define SL_PINNING __uint(pinning, LIBBPF_PIN_BY_NAME);
+#endif
+
+/* The names below must equal the SL_MAP_* strings of sluice_abi.h (checked by the controller). */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_config);
+	SL_PINNING
+} sl_config_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SL_LPM_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_lpm_key);
+	__type(value, struct sl_rule);
+	SL_PINNING
+} sl_rules_v1 SEC(".maps");
+
+/* Plain (preallocated) HASH, not LRU: established aggregates are never evicted by a flood. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_BUCKETS_DEFAULT);
+	__type(key, struct sl_bkey);
+	__type(value, struct sl_bucket);
+	SL_PINNING
+} sl_buckets_v1 SEC(".maps");
+
+/* Per rule slot: the shared bucket for sources that find the aggregate table full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct sl_bucket);
+	SL_PINNING
+} sl_ovf_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_NR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_slot_stats);
+	SL_PINNING
+} sl_stats_v1 SEC(".maps");
+
+/* Written by the controller only; declared here so that it is created and pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct sl_rulemeta);
+	SL_PINNING
+} sl_rulemeta_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_ATTACH);
+	__type(key, struct sl_attach_key);
+	__type(value, struct sl_attach);
+	SL_PINNING
+} sl_attach_v1 SEC(".maps");
+
+#ifdef SL_TEST_CLOCK
+/* Test builds read "now" (ns) from here instead of bpf_ktime_get_ns(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sl_clock_v1 SEC(".maps");
+#endif
+
+#endif /* SLUICE_MAPS_BPF_H */

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The kernel<->userspace contract of sluice: map names, limits, and every shared struct. */
+#ifndef SLUICE_ABI_H
+#define SLUICE_ABI_H
+
+#include <linux/types.h>
+
+/*
+ * Map names, as pinned under <pin-root>/maps/. At most 15 characters. A change of a key or
+ * value layout bumps the _vN suffix so that an old pin is never reused with a new layout.
+ */
+#define SL_MAP_CONFIG   "sl_config_v1"
+#define SL_MAP_RULES    "sl_rules_v1"
+#define SL_MAP_BUCKETS  "sl_buckets_v1"
+#define SL_MAP_OVERFLOW "sl_ovf_v1"
+#define SL_MAP_STATS    "sl_stats_v1"
+#define SL_MAP_RULEMETA "sl_rulemeta_v1"
+#define SL_MAP_ATTACH   "sl_attach_v1"
+#define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
+
+#define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
+#define SL_PIN_MAPS_DIR     "maps"
+#define SL_PIN_LINKS_DIR    "links"
+
+/* Limits. */
+#define SL_MAX_RULES       256 /* rule slots; slot SL_SLOT_PARSE counts pre-rule verdicts */
+#define SL_SLOT_PARSE      SL_MAX_RULES
+#define SL_NR_SLOTS        (SL_MAX_RULES + 1)
+#define SL_LPM_MAX_ENTRIES 8192 /* CIDRs over both policy generations */
+#define SL_BUCKETS_DEFAULT 65536 /* aggregates tracked individually; `attach --table-size` */
+#define SL_NAME_MAX        48
+#define SL_MAX_ATTACH      64
+
+/* Time inside buckets is kept in "time units" of 1/16 ns: 2^64 units last 36 years of uptime. */
+#define SL_TU_SHIFT        4
+#define SL_TU_PER_SEC      (1000000000ULL << SL_TU_SHIFT)
+/* Largest per-packet cost charged (bytes of one GRO skb, or segments); larger is clamped. */
+#define SL_MAX_COST        (1ULL << 20)
+/* interval < 2^SL_INTERVAL_BITS, so cost * interval never overflows 64 bits. */
+#define SL_INTERVAL_BITS   43
+
+enum sl_action {
+	SL_ACT_LIMIT = 0, /* token bucket per source aggregate */
+	SL_ACT_ALLOW = 1, /* exempt, never limited */
+	SL_ACT_DENY  = 2, /* always dropped */
+};
+
+/* Verdict for packets that never reach a rule (malformed, fragments, unknown EtherType). */
+enum sl_class_verdict {
+	SL_CV_PASS  = 0,
+	SL_CV_DROP  = 1,
+	SL_CV_LIMIT = 2, /* fragments only: charge to the source's rule like any packet */
+};
+
+/* Why a packet got its verdict; counters are kept per (slot, reason, outcome). */
+enum sl_reason {
+	SL_R_LIMIT = 0,     /* the aggregate's own bucket decided */
+	SL_R_OVERFLOW,      /* aggregate table full: the rule's shared overflow bucket decided */
+	SL_R_CONTENDED,     /* compare-and-swap retries exhausted (dropped, never admitted) */
+	SL_R_ALLOW,         /* rule action allow */
+	SL_R_DENY,          /* rule action deny */
+	SL_R_NO_RULE,       /* no rule matched the source (slot SL_SLOT_PARSE) */
+	SL_R_MALFORMED,     /* truncated or invalid header (slot SL_SLOT_PARSE) */
+	SL_R_FRAGMENT,      /* non-first IPv4/IPv6 fragment */
+	SL_R_UNKNOWN_L3,    /* EtherType other than IPv4/IPv6/ARP (slot SL_SLOT_PARSE) */
+	SL_R_NON_IP,        /* ARP and other link control: always passed (slot SL_SLOT_PARSE) */
+	SL_NR_REASONS,
+};
+
+enum sl_outcome {
+	SL_O_PASS = 0,   /* admitted / passed to the stack */
+	SL_O_DROP = 1,   /* dropped */
+	SL_O_DRYRUN = 2, /* would have been dropped; passed because of dry-run */
+	SL_NR_OUTCOMES,
+};
+
+struct sl_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Value of SL_MAP_STATS (PERCPU_ARRAY indexed by slot). */
+struct sl_slot_stats {
+	struct sl_counter c[SL_NR_REASONS][SL_NR_OUTCOMES];
+};
+
+/* Global, per-generation settings. */
+struct sl_gcfg {
+	__u8 dry_run;    /* 1: every would-drop is passed and counted as SL_O_DRYRUN */
+	__u8 malformed;  /* enum sl_class_verdict (pass|drop) */
+	__u8 fragments;  /* enum sl_class_verdict (pass|drop|limit) */
+	__u8 unknown_l3; /* enum sl_class_verdict (pass|drop) */
+	__u32 n_rules;
+	__u64 policy_hash;
+	__u64 applied_ns; /* CLOCK_REALTIME of the apply, for status */
+	char policy_name[SL_NAME_MAX];
+};
+
+/*
+ * Value of SL_MAP_CONFIG (ARRAY, one entry). `apply` writes the inactive generation's rules
+ * and g[] entry first, then flips `gen`: a packet reads `gen` once and sees one policy whole.
+ */
+struct sl_config {
+	__u32 gen; /* active generation, 0 or 1 */
+	__u32 attached; /* number of attachments, informational */
+	struct sl_gcfg g[2];
+};
+
+#define SL_RF_DRYRUN 0x1 /* rule-level dry-run */
+#define SL_RF_BYTES  0x2 /* cost is bytes, not packets */
+
+/* Bucket parameters as the data plane uses them (see include/sluice_gcra.h). */
+struct sl_gcra_params {
+	__u64 interval; /* time units per cost unit, << shift */
+	__u64 tau;      /* burst tolerance in time units */
+	__u32 shift;
+	__u32 _pad;
+};
+
+/* Value of SL_MAP_RULES (LPM_TRIE): one rule as the data plane sees it. */
+struct sl_rule {
+	__u16 slot;
+	__u8 action;  /* enum sl_action */
+	__u8 flags;   /* SL_RF_* */
+	__u8 prefix4; /* aggregate prefix length for IPv4 sources, 0..32 */
+	__u8 prefix6; /* aggregate prefix length for IPv6 sources, 0..128 */
+	__u16 _pad;
+	__u32 _pad2;
+	struct sl_gcra_params agg; /* each source aggregate's bucket */
+	struct sl_gcra_params ovf; /* the rule's shared bucket once the aggregate table is full */
+};
+
+/*
+ * Key of SL_MAP_RULES. The generation is part of the matched bits, so both generations live in
+ * one trie: prefixlen = 16 + CIDR length (gen and family bytes always match exactly).
+ */
+struct sl_lpm_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 family; /* SL_AF_INET or SL_AF_INET6 */
+	__u8 addr[16];
+	__u8 _pad[2];
+};
+#define SL_LPM_FIXED_BITS 16
+
+#define SL_AF_INET  4
+#define SL_AF_INET6 6
+
+/* Key of SL_MAP_BUCKETS (HASH, no LRU: a flood can never evict an established aggregate). */
+struct sl_bkey {
+	__u16 slot;
+	__u8 family;
+	__u8 _pad;
+	__u8 addr[16]; /* source address masked to the rule's prefix */
+};
+
+/* Value of SL_MAP_BUCKETS and SL_MAP_OVERFLOW: GCRA theoretical arrival time, time units. */
+struct sl_bucket {
+	__u64 tat;
+};
+
+/* Value of SL_MAP_RULEMETA (ARRAY indexed by slot): which rule name owns a slot. */
+struct sl_rulemeta {
+	char name[SL_NAME_MAX];
+	__u32 in_use; /* bitmask of the generations whose policy uses this slot */
+	__u8 action;  /* the rule as last applied, for status and `policy show` */
+	__u8 flags;
+	__u8 prefix4;
+	__u8 prefix6;
+	__u64 assigned_ns; /* CLOCK_REALTIME when the slot was given to this name */
+	__u64 rate;
+	__u64 burst;
+	__u64 ovf_rate;
+	__u64 ovf_burst;
+};
+
+enum sl_hook {
+	SL_HOOK_XDP = 0,
+	SL_HOOK_TC = 1,
+};
+
+enum sl_xdp_mode {
+	SL_MODE_NATIVE = 0,
+	SL_MODE_SKB = 1,
+};
+
+/* TC filter identity used by sluice on clsact ingress. */
+#define SL_TC_HANDLE 0x51c
+#define SL_TC_PRIO   1
+
+/* Key of SL_MAP_ATTACH: ifindexes are per network namespace, so the namespace is part of it. */
+struct sl_attach_key {
+	__u64 netns_ino; /* inode of the network namespace */
+	__u32 ifindex;
+	__u32 _pad;
+};
+
+/* Value of SL_MAP_ATTACH: what sluice attached where. */
+struct sl_attach {
+	char ifname[16];
+	char netns[32]; /* --netns name given at attach ("" for the caller's namespace) */
+	__u32 hook;      /* enum sl_hook */
+	__u32 mode;      /* enum sl_xdp_mode, XDP only */
+	__u32 prog_id;
+	__u32 tc_handle; /* TC only */
+	__u32 tc_prio;   /* TC only */
+	__u32 created_qdisc;
+	__u64 attached_ns; /* CLOCK_REALTIME */
+};
+
+#endif /* SLUICE_ABI_H */

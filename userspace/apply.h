@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Installing a validated policy into the data plane's maps, atomically. */
+#ifndef SLUICE_APPLY_H
+#define SLUICE_APPLY_H
+
+#include "pins.h"
+#include "policy.h"
+
+struct sl_apply_result {
+	int kept;     /* rules that kept their slot, buckets and counters */
+	int added;    /* rules given a fresh slot */
+	int removed;  /* rules of the previous policy no longer present */
+	long buckets_cleared; /* bucket entries removed (removed rules, changed prefixes) */
+	__u32 gen;    /* the generation now active */
+};
+
+/*
+ * Write pol into the inactive generation, then flip the active generation in one map write.
+ * Rules are matched to the running policy by name: a rule that still exists keeps its slot,
+ * bucket state and counters. Call with the pin-root lock held. On error the running policy is
+ * untouched.
+ */
+int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
+		      struct sl_apply_result *res);
+
+/* Build the data plane's view of one policy rule (exposed for tests). */
+int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, struct sl_rule *out);
+
+#endif

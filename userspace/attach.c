@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* XDP (pinned bpf_link) and TC (clsact ingress filter) attachment, recorded in SL_MAP_ATTACH. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sluice.skel.h"
+#include "attach.h"
+#include "loader.h"
+#include "log.h"
+#include "netns.h"
+#include "util.h"
+
+const char *sl_hook_name(int hook)
+{
+	return hook == SL_HOOK_TC ? "tc" : "xdp";
+}
+
+const char *sl_mode_name(int mode)
+{
+	return mode == SL_MODE_SKB ? "skb" : "native";
+}
+
+__u64 sl_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (__u64)st.st_ino;
+}
+
+static void sl_link_pin_path(char *buf, size_t len, const char *pin_root,
+			     const struct sl_attach_key *k)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "xdp_%llu_%u", (unsigned long long)k->netns_ino, k->ifindex);
+	sl_pin_path(buf, len, pin_root, SL_PIN_LINKS_DIR, name);
+}
+
+static int sl_attach_xdp(const char *pin_root, const struct sl_attach_req *req, int prog_fd,
+			 const struct sl_attach_key *k)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	char path[512];
+	__u32 other = 0;
+	int fd, err;
+
+	lo.flags = req->mode == SL_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, k->ifindex, BPF_XDP, &lo);
+	if (fd < 0) {
+		err = -errno;
+		bpf_xdp_query_id(k->ifindex, 0, &other);
+		if (other || err == -EBUSY || err == -EEXIST)
+			pr_warn("another XDP program (id %u) is already attached to %s: remove it "
+				"(`ip link set dev %s xdp off`) or attach with --hook tc\n", other,
+				req->ifname, req->ifname);
+		else if (req->mode == SL_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL))
+			pr_warn("the driver of %s has no native XDP support: use --mode skb "
+				"(generic XDP) or --hook tc\n", req->ifname);
+		else
+			pr_warn("cannot attach XDP to %s: %s\n", req->ifname, strerror(-err));
+		return err;
+	}
+	sl_link_pin_path(path, sizeof(path), pin_root, k);
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		pr_warn("cannot pin the XDP link at %s: %s\n", path, strerror(errno));
+		close(fd); /* unpinned link: closing detaches */
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+static int sl_attach_tc(const struct sl_attach_req *req, int prog_fd, __u32 ifindex,
+			struct sl_attach *rec)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, to, .handle = SL_TC_HANDLE, .priority = SL_TC_PRIO,
+		    .prog_fd = prog_fd);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("cannot add a clsact qdisc to %s: %s\n", req->ifname, strerror(-err));
+		return err;
+	}
+	rec->created_qdisc = err == 0;
+	err = bpf_tc_attach(&hook, &to);
+	if (err) {
+		if (err == -EEXIST)
+			pr_warn("a tc filter with sluice's handle 0x%x prio %d is already on %s "
+				"ingress: `sluice detach %s` or `tc filter del dev %s ingress`\n",
+				SL_TC_HANDLE, SL_TC_PRIO, req->ifname, req->ifname, req->ifname);
+		else
+			pr_warn("cannot attach the tc program to %s: %s\n", req->ifname,
+				strerror(-err));
+		return err;
+	}
+	rec->tc_handle = to.handle;
+	rec->tc_prio = to.priority;
+	rec->prog_id = to.prog_id;
+	return 0;
+}
+
+int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
+{
+	struct sl_attach_key k = { .netns_ino = sl_netns_ino() };
+	struct sl_attach rec = {};
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	struct sluice *skel = NULL;
+	struct sl_maps m;
+	int err, prog_fd;
+
+	k.ifindex = if_nametoindex(req->ifname);
+	if (!k.ifindex) {
+		pr_warn("interface %s not found%s%s: `ip link` lists interfaces\n", req->ifname,
+			req->netns ? " in network namespace " : "", req->netns ? req->netns : "");
+		return -ENODEV;
+	}
+	if (sl_pins_exist(pin_root) && sl_maps_open(pin_root, &m) == 0) {
+		struct sl_attach cur;
+
+		err = bpf_map_lookup_elem(m.attach, &k, &cur);
+		sl_maps_close(&m);
+		if (!err) {
+			char t[32];
+
+			pr_warn("sluice is already attached to %s (%s, since %s): `sluice detach %s` "
+				"first to change hook or mode\n", req->ifname, sl_hook_name(cur.hook),
+				sl_fmt_time(cur.attached_ns, t, sizeof(t)), req->ifname);
+			return -EEXIST;
+		}
+	}
+
+	err = sl_load(pin_root, req->table_size, req->hook, &skel);
+	if (err)
+		return err;
+	prog_fd = bpf_program__fd(req->hook == SL_HOOK_TC ? skel->progs.sluice_tc
+							  : skel->progs.sluice_xdp);
+	if (req->hook == SL_HOOK_TC) {
+		err = sl_attach_tc(req, prog_fd, k.ifindex, &rec);
+	} else {
+		err = sl_attach_xdp(pin_root, req, prog_fd, &k);
+		if (!bpf_obj_get_info_by_fd(prog_fd, &info, &ilen))
+			rec.prog_id = info.id;
+	}
+	if (err)
+		goto out;
+
+	sl_strlcpy(rec.ifname, req->ifname, sizeof(rec.ifname));
+	sl_strlcpy(rec.netns, req->netns ? req->netns : "", sizeof(rec.netns));
+	rec.hook = req->hook;
+	rec.mode = req->mode;
+	rec.attached_ns = sl_realtime_ns();
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_attach_v1), &k, &rec, BPF_ANY)) {
+		err = -errno;
+		pr_warn("attached, but cannot record it (%s): `sluice detach` will not find it\n",
+			strerror(errno));
+	}
+out:
+	sl_unload(skel);
+	return err;
+}
+
+int sl_attach_find(const struct sl_maps *m, const char *ifname, struct sl_attach_key *k,
+		   struct sl_attach *a)
+{
+	struct sl_attach_key cur, next;
+	__u64 ino = sl_netns_ino();
+	bool first = true;
+
+	/* By name rather than ifindex: the interface may already be gone. */
+	while (!bpf_map_get_next_key(m->attach, first ? NULL : &cur, &next)) {
+		first = false;
+		cur = next;
+		if (cur.netns_ino != ino || bpf_map_lookup_elem(m->attach, &cur, a))
+			continue;
+		if (!strncmp(a->ifname, ifname, sizeof(a->ifname))) {
+			*k = cur;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool sl_attach_alive(const char *pin_root, const struct sl_attach_key *k,
+		     const struct sl_attach *a)
+{
+	char path[512];
+
+	if (a->hook == SL_HOOK_XDP) {
+		sl_link_pin_path(path, sizeof(path), pin_root, k);
+		return access(path, F_OK) == 0;
+	}
+	if (k->netns_ino != sl_netns_ino())
+		return true; /* cannot look into another namespace from here; trust the record */
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = k->ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->tc_handle, .priority = a->tc_prio);
+
+		return bpf_tc_query(&hook, &to) == 0 && to.prog_id == a->prog_id;
+	}
+}
+
+static int sl_detach_tc(const struct sl_attach_key *k, const struct sl_attach *a)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = k->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->tc_handle, .priority = a->tc_prio);
+	int err;
+
+	err = bpf_tc_query(&hook, &to);
+	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
+		return 0; /* already gone, e.g. with its interface */
+	if (err)
+		return err;
+	if (to.prog_id != a->prog_id) {
+		pr_warn("the tc filter 0x%x on %s runs program %u, not sluice's %u: left alone\n",
+			a->tc_handle, a->ifname, to.prog_id, a->prog_id);
+		return 0;
+	}
+	to.prog_id = 0;
+	to.prog_fd = 0;
+	to.flags = 0;
+	err = bpf_tc_detach(&hook, &to);
+	if (!err && a->created_qdisc) {
+		/*
+		 * The clsact qdisc is left in place even if sluice created it: destroying it would
+		 * also remove any filter someone else added since. It costs nothing when empty.
+		 */
+	}
+	return err;
+}
+
+int sl_detach_entry(const char *pin_root, const struct sl_maps *m,
+		    const struct sl_attach_key *k, const struct sl_attach *a)
+{
+	char path[512];
+	int fd, err = 0;
+
+	if (a->hook == SL_HOOK_XDP) {
+		sl_link_pin_path(path, sizeof(path), pin_root, k);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			/* Detach even if something else holds the link open. */
+			if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+				err = -errno;
+			close(fd);
+		}
+		if (!err && unlink(path) && errno != ENOENT)
+			err = -errno;
+	} else if (k->netns_ino == sl_netns_ino()) {
+		err = sl_detach_tc(k, a);
+	} else if (a->netns[0]) {
+		/* A TC filter in another namespace: go there, as attach did. */
+		int self = open("/proc/self/ns/net", O_RDONLY);
+
+		err = sl_netns_enter(a->netns);
+		if (!err) {
+			err = sl_detach_tc(k, a);
+			if (self >= 0)
+				setns(self, CLONE_NEWNET);
+		}
+		if (self >= 0)
+			close(self);
+	}
+	if (err) {
+		pr_warn("cannot detach from %s: %s\n", a->ifname, strerror(-err));
+		return err;
+	}
+	bpf_map_delete_elem(m->attach, k);
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* What every subcommand gets, and the subcommand table's entries. */
+#ifndef SLUICE_CMD_H
+#define SLUICE_CMD_H
+
+#include <stdbool.h>
+
+/* Global options, parsed by main.c before the subcommand. */
+struct sl_opts {
+	const char *pin_root;
+	const char *netns;
+	bool json;
+	int verbose;
+};
+
+/* Exit codes at the command boundary. */
+enum {
+	SL_EXIT_OK = 0,
+	SL_EXIT_ERR = 1,   /* the command failed; a message said why and what to do */
+	SL_EXIT_USAGE = 2, /* bad command line */
+};
+
+struct sl_cmd {
+	const char *name;
+	int (*fn)(const struct sl_opts *o, int argc, char **argv);
+	const char *args;    /* one-line synopsis after the name */
+	const char *summary; /* one line for `sluice --help` */
+};
+
+int cmd_attach(const struct sl_opts *o, int argc, char **argv);
+int cmd_detach(const struct sl_opts *o, int argc, char **argv);
+int cmd_policy(const struct sl_opts *o, int argc, char **argv);
+int cmd_status(const struct sl_opts *o, int argc, char **argv);
+int cmd_purge(const struct sl_opts *o, int argc, char **argv);
+int cmd_gc(const struct sl_opts *o, int argc, char **argv);
+
+/* Shared by commands: print usage of `cmd` to stderr and return SL_EXIT_USAGE. */
+int sl_usage(const char *cmd);
+/* True when argv holds -h/--help; prints the command's usage to stdout. */
+bool sl_want_help(const char *cmd, int argc, char **argv);
+/* Check for root (or the capabilities we need); prints what to do. Returns 0 or -EPERM. */
+int sl_need_root(void);
+/* Open maps under the pin root, telling the user what to do if sluice is not set up. */
+struct sl_maps;
+int sl_open_maps_or_explain(const struct sl_opts *o, struct sl_maps *m);
+
+#endif

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluice gc: delete aggregate buckets that are idle, i.e. whose TAT is in the past. Such a bucket
+ * is in exactly the state of a new one (include/sluice_gcra.h), so deleting it changes no
+ * verdict and hands out no extra burst; it only frees room in the table for new sources.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sluice_gcra.h"
+#include "cmd.h"
+#include "json.h"
+#include "log.h"
+#include "maps.h"
+#include "pins.h"
+#include "util.h"
+
+struct sl_gc {
+	__u64 now;
+	long deleted;
+};
+
+static int sl_gc_one(const struct sl_bkey *k, const struct sl_bucket *b, void *arg)
+{
+	struct sl_gc *g = arg;
+
+	if (b->tat > g->now)
+		return 0;
+	g->deleted++;
+	return 1;
+}
+
+int cmd_gc(const struct sl_opts *o, int argc, char **argv)
+{
+	struct sl_gc g = {};
+	struct sl_maps m;
+	long seen;
+	int lock;
+
+	if (sl_want_help("gc", argc, argv))
+		return SL_EXIT_OK;
+	if (argc != 1)
+		return sl_usage("gc");
+	if (sl_open_maps_or_explain(o, &m))
+		return SL_EXIT_ERR;
+	lock = sl_lock(o->pin_root, 30);
+	if (lock < 0) {
+		pr_warn("cannot lock %s: %s\n", o->pin_root, strerror(-lock));
+		sl_maps_close(&m);
+		return SL_EXIT_ERR;
+	}
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	g.now = sl_monotonic_ns() << SL_TU_SHIFT;
+	seen = sl_buckets_scan(m.buckets, sl_gc_one, &g);
+	sl_unlock(lock);
+	sl_maps_close(&m);
+	if (seen < 0) {
+		pr_warn("cannot scan the aggregate table: %s\n", strerror((int)-seen));
+		return SL_EXIT_ERR;
+	}
+	if (o->json) {
+		struct sl_json j;
+
+		sl_json_init(&j, stdout, true);
+		sl_json_obj_open(&j, NULL);
+		sl_json_i64(&j, "scanned", seen);
+		sl_json_i64(&j, "deleted", g.deleted);
+		sl_json_obj_close(&j);
+		sl_json_end(&j);
+	} else {
+		printf("gc: %ld idle of %ld aggregate buckets deleted\n", g.deleted, seen);
+	}
+	return SL_EXIT_OK;
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Skeleton load with pinned maps: every attachment and command shares one set of maps. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sluice_abi.h"
+#include "sluice.skel.h"
+#include "loader.h"
+#include "log.h"
+#include "maps.h"
+#include "pins.h"
+
+_Static_assert(sizeof(SL_MAP_BUCKETS) <= 16, "map names are cut at 15 characters");
+_Static_assert(sizeof(SL_MAP_RULEMETA) <= 16, "map names are cut at 15 characters");
+
+int sl_load(const char *pin_root, long table_size, int hook, struct sluice **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	char maps_dir[512], path[512];
+	struct sluice *skel;
+	long pinned = 0;
+	int fd, err;
+
+	if ((err = sl_pin_path(maps_dir, sizeof(maps_dir), pin_root, SL_PIN_MAPS_DIR, NULL)))
+		return err;
+	oo.pin_root_path = maps_dir;
+
+	/* The aggregate table's size is fixed once its map is pinned. */
+	sl_pin_path(path, sizeof(path), pin_root, SL_PIN_MAPS_DIR, SL_MAP_BUCKETS);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		pinned = sl_map_max_entries(fd);
+		close(fd);
+		if (table_size && pinned > 0 && table_size != pinned) {
+			pr_warn("the aggregate table under %s already has %ld entries; drop "
+				"--table-size, or `sluice purge` first to resize (counters are lost)\n",
+				pin_root, pinned);
+			return -EEXIST;
+		}
+	}
+
+	skel = sluice__open_opts(&oo);
+	if (!skel) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	if (pinned > 0)
+		table_size = pinned;
+	if (table_size > 0 && (err = bpf_map__set_max_entries(skel->maps.sl_buckets_v1,
+							      table_size)))
+		goto fail;
+	bpf_program__set_autoload(skel->progs.sluice_xdp, hook == SL_HOOK_XDP);
+	bpf_program__set_autoload(skel->progs.sluice_tc, hook == SL_HOOK_TC);
+
+	err = sluice__load(skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			pr_warn("loading BPF needs root (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON or "
+				"CAP_SYS_ADMIN): run as root\n");
+		else if (err == -EINVAL && pinned)
+			pr_warn("the maps pinned under %s do not match this sluice's layout "
+				"(upgraded?); `sluice purge` removes them (and their counters), or use "
+				"another --pin-root\n", pin_root);
+		else
+			pr_warn("cannot load the BPF programs: %s (run with -v for the verifier "
+				"log)\n", strerror(-err));
+		goto fail;
+	}
+	*out = skel;
+	return 0;
+fail:
+	sluice__destroy(skel);
+	return err;
+}
+
+void sl_unload(struct sluice *skel)
+{
+	sluice__destroy(skel);
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Map access for the controller: per-CPU reads, batch scans with a one-by-one fallback. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "maps.h"
+#include "stats.h"
+
+/* Per-CPU values are laid out 8-byte aligned per CPU. */
+#define SL_PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
+
+int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out)
+{
+	size_t stride = SL_PCPU_STRIDE(sizeof(*out));
+	int ncpu = libbpf_num_possible_cpus();
+	void *buf;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &slot, buf))
+		err = -errno;
+	else
+		sl_stats_sum(buf, ncpu, stride, out);
+	free(buf);
+	return err;
+}
+
+int sl_stats_clear(int fd, __u32 slot)
+{
+	size_t stride = SL_PCPU_STRIDE(sizeof(struct sl_slot_stats));
+	int ncpu = libbpf_num_possible_cpus();
+	void *buf;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, &slot, buf, BPF_ANY))
+		err = -errno;
+	free(buf);
+	return err;
+}
+
+int sl_config_read(int fd, struct sl_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
+}
+
+int sl_config_write(int fd, const struct sl_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+long sl_map_max_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.max_entries;
+}
+
+/*
+ * Generic scan. Keys to delete are collected and removed after the walk, so deletion never
+ * disturbs the iteration order.
+ */
+typedef int (*sl_raw_fn)(const void *k, const void *v, void *arg);
+
+static long sl_scan(int fd, size_t ksz, size_t vsz, sl_raw_fn fn, void *arg)
+{
+	const __u32 chunk = 1024;
+	char *keys = malloc(ksz * chunk), *vals = malloc(vsz * chunk);
+	char *del = NULL, *cur = malloc(ksz), *next = malloc(ksz);
+	size_t ndel = 0, cap = 0;
+	long seen = 0;
+	__u32 batch_in = 0, batch_out = 0;
+	bool first = true, batch = true, done = false;
+	int err = 0;
+
+	if (!keys || !vals || !cur || !next) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!done && err >= 0) {
+		__u32 n = chunk;
+
+		if (batch) {
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+			err = bpf_map_lookup_batch(fd, first ? NULL : &batch_in, &batch_out, keys,
+						   vals, &n, &opts);
+			if (err && first && errno != ENOENT) {
+				/* map type or kernel without batch support: one by one */
+				batch = false;
+				err = 0;
+				continue;
+			}
+			if (err && errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			done = err != 0; /* ENOENT: this was the last batch */
+			err = 0;
+			batch_in = batch_out;
+		} else {
+			if (bpf_map_get_next_key(fd, first ? NULL : cur, next)) {
+				if (errno != ENOENT)
+					err = -errno;
+				break;
+			}
+			memcpy(cur, next, ksz);
+			memcpy(keys, cur, ksz);
+			if (bpf_map_lookup_elem(fd, cur, vals))
+				continue; /* deleted meanwhile */
+			n = 1;
+		}
+		first = false;
+		for (__u32 i = 0; i < n; i++) {
+			int r = fn(keys + i * ksz, vals + i * vsz, arg);
+
+			seen++;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+			if (r == 1) {
+				if (ndel == cap) {
+					char *nd = realloc(del, ksz * (cap ? cap * 2 : 256));
+
+					if (!nd) {
+						err = -ENOMEM;
+						break;
+					}
+					del = nd;
+					cap = cap ? cap * 2 : 256;
+				}
+				memcpy(del + ndel * ksz, keys + i * ksz, ksz);
+				ndel++;
+			}
+		}
+	}
+	for (size_t i = 0; i < ndel; i++)
+		bpf_map_delete_elem(fd, del + i * ksz);
+out:
+	free(keys);
+	free(vals);
+	free(cur);
+	free(next);
+	free(del);
+	return err < 0 ? err : seen;
+}
+
+long sl_buckets_scan(int fd, sl_bucket_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(struct sl_bkey), sizeof(struct sl_bucket), (sl_raw_fn)fn, arg);
+}
+
+long sl_rules_scan(int fd, sl_rule_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(struct sl_lpm_key), sizeof(struct sl_rule), (sl_raw_fn)fn, arg);
+}

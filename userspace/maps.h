@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Reading and writing sluice's maps: per-CPU sums, batch scans, config. */
+#ifndef SLUICE_MAPS_H
+#define SLUICE_MAPS_H
+
+#include <linux/types.h>
+#include "sluice_abi.h"
+
+/* Sum of one slot's per-CPU counters. */
+int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out);
+/* Zero one slot's counters on every CPU. */
+int sl_stats_clear(int fd, __u32 slot);
+
+int sl_config_read(int fd, struct sl_config *cfg);
+int sl_config_write(int fd, const struct sl_config *cfg);
+
+/* max_entries of a map, or a negative errno. */
+long sl_map_max_entries(int fd);
+
+/*
+ * Call fn for every bucket (key, value), reading in batches where the kernel supports it and
+ * one key at a time otherwise. fn returns 0 to go on, 1 to delete this entry, <0 to stop.
+ * Returns the number of entries seen, or a negative errno.
+ */
+typedef int (*sl_bucket_fn)(const struct sl_bkey *k, const struct sl_bucket *v, void *arg);
+long sl_buckets_scan(int fd, sl_bucket_fn fn, void *arg);
+
+/* Same for the rules trie. */
+typedef int (*sl_rule_fn)(const struct sl_lpm_key *k, const struct sl_rule *v, void *arg);
+long sl_rules_scan(int fd, sl_rule_fn fn, void *arg);
+
+#endif

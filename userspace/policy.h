@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Policy files: YAML -> struct sl_policy, validated; libbpf-free so unit tests link it directly. */
+#ifndef SLUICE_POLICY_H
+#define SLUICE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "sluice_abi.h"
+
+struct sl_cidr {
+	__u8 family; /* SL_AF_INET or SL_AF_INET6 */
+	__u8 len;    /* prefix length */
+	__u8 addr[16];
+};
+
+struct sl_policy_rule {
+	char name[SL_NAME_MAX];
+	int line; /* line of the rule in the file, for messages */
+	struct sl_cidr *cidrs;
+	int n_cidrs;
+	__u8 action;  /* enum sl_action */
+	__u8 prefix4; /* aggregate prefix for IPv4 sources (default 32) */
+	__u8 prefix6; /* aggregate prefix for IPv6 sources (default 64) */
+	bool bytes;   /* unit: bytes (else packets) */
+	bool dry_run;
+	__u64 rate;      /* units per second (limit only) */
+	__u64 burst;     /* units (default: rate) */
+	__u64 ovf_rate;  /* overflow bucket when the aggregate table is full (default: rate) */
+	__u64 ovf_burst; /* (default: burst) */
+};
+
+struct sl_policy {
+	char path[256];
+	int version;
+	char name[SL_NAME_MAX];
+	bool dry_run;
+	__u8 malformed;  /* enum sl_class_verdict */
+	__u8 fragments;
+	__u8 unknown_l3;
+	struct sl_policy_rule *rules;
+	int n_rules;
+	__u64 hash; /* FNV-1a 64 of the file's bytes */
+};
+
+/*
+ * Parse and validate a policy file. On error returns a negative errno and writes
+ * "FILE:LINE: reason" (or "FILE: reason") to err. On success *out must be freed with
+ * sl_policy_free().
+ */
+int sl_policy_load(const char *path, struct sl_policy *out, char *err, size_t errlen);
+
+/* Same, from a buffer; `name` stands for the file in messages. */
+int sl_policy_parse(const char *name, const char *buf, size_t len, struct sl_policy *out,
+		    char *err, size_t errlen);
+
+void sl_policy_free(struct sl_policy *p);
+
+/* Parse "a.b.c.d/n" or "v6::/n" (no length: host route). Returns 0 or -EINVAL. */
+int sl_cidr_parse(const char *s, struct sl_cidr *out);
+
+/* Format a CIDR as text. */
+const char *sl_cidr_str(const struct sl_cidr *c, char *buf, size_t len);
+
+const char *sl_action_name(__u8 action);
+const char *sl_class_verdict_name(__u8 v);
+
+#endif /* SLUICE_POLICY_H */

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Per-CPU counter sums and counter names. */
+#include <string.h>
+#include "stats.h"
+
+void sl_stats_add(struct sl_slot_stats *out, const struct sl_slot_stats *in)
+{
+	for (int r = 0; r < SL_NR_REASONS; r++) {
+		for (int o = 0; o < SL_NR_OUTCOMES; o++) {
+			out->c[r][o].packets += in->c[r][o].packets;
+			out->c[r][o].bytes += in->c[r][o].bytes;
+		}
+	}
+}
+
+void sl_stats_sum(const void *percpu, int ncpu, size_t stride, struct sl_slot_stats *out)
+{
+	const char *p = percpu;
+
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		sl_stats_add(out, (const struct sl_slot_stats *)(p + (size_t)cpu * stride));
+}
+
+struct sl_counter sl_stats_outcome(const struct sl_slot_stats *s, int outcome)
+{
+	struct sl_counter t = { 0, 0 };
+
+	if (outcome < 0 || outcome >= SL_NR_OUTCOMES)
+		return t;
+	for (int r = 0; r < SL_NR_REASONS; r++) {
+		t.packets += s->c[r][outcome].packets;
+		t.bytes += s->c[r][outcome].bytes;
+	}
+	return t;
+}
+
+int sl_stats_is_zero(const struct sl_slot_stats *s)
+{
+	static const struct sl_slot_stats zero;
+
+	return memcmp(s, &zero, sizeof(zero)) == 0;
+}
+
+const char *sl_reason_name(int reason)
+{
+	static const char *const names[SL_NR_REASONS] = {
+		[SL_R_LIMIT] = "limit",
+		[SL_R_OVERFLOW] = "overflow",
+		[SL_R_CONTENDED] = "contended",
+		[SL_R_ALLOW] = "allow",
+		[SL_R_DENY] = "deny",
+		[SL_R_NO_RULE] = "no_rule",
+		[SL_R_MALFORMED] = "malformed",
+		[SL_R_FRAGMENT] = "fragment",
+		[SL_R_UNKNOWN_L3] = "unknown_ethertype",
+		[SL_R_NON_IP] = "non_ip",
+	};
+
+	if (reason < 0 || reason >= SL_NR_REASONS || !names[reason])
+		return "?";
+	return names[reason];
+}
+
+const char *sl_outcome_name(int outcome)
+{
+	static const char *const names[SL_NR_OUTCOMES] = {
+		[SL_O_PASS] = "pass",
+		[SL_O_DROP] = "drop",
+		[SL_O_DRYRUN] = "dryrun",
+	};
+
+	if (outcome < 0 || outcome >= SL_NR_OUTCOMES)
+		return "?";
+	return names[outcome];
+}

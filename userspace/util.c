@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Time and text formatting helpers shared by the commands. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "util.h"
+
+uint64_t sl_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t sl_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *sl_fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = ns / 1000000000ULL;
+	struct tm tm;
+
+	if (!ns || !gmtime_r(&t, &tm)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+const char *sl_fmt_si(double v, char *buf, size_t len)
+{
+	static const char *const sfx[] = { "", "k", "M", "G", "T", "P" };
+	unsigned int i = 0;
+
+	while (v >= 1000.0 && i < SL_ARRAY_SIZE(sfx) - 1) {
+		v /= 1000.0;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.1f%s", v, sfx[i]);
+	return buf;
+}
+
+void sl_strlcpy(char *dst, const char *src, size_t len)
+{
+	if (!len)
+		return;
+	strncpy(dst, src, len - 1);
+	dst[len - 1] = '\0';
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Skeleton load with pinned maps: every attachment and command shares one set of maps. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -80,4 +81,23 @@ fail:
 void sl_unload(struct sluice *skel)
 {
 	sluice__destroy(skel);
+}
+
+static int sl_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int mine = level == LIBBPF_WARN ? SL_LOG_INFO : level == LIBBPF_INFO ? SL_LOG_DEBUG : 3;
+
+	/*
+	 * libbpf warnings are shown with -v only: every failure it reports is also turned into a
+	 * sluice error message that says what to do, and raw libbpf text would only add noise.
+	 */
+	if (mine > sl_log_get_level())
+		return 0;
+	fputs("libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+void sl_log_hook_libbpf(void)
+{
+	libbpf_set_print(sl_libbpf_print);
 }

@@ -14,7 +14,7 @@ enum sl_log_level {
 void sl_log_set_level(int level);
 int sl_log_get_level(void);
 void sl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Route libbpf's messages through sl_log (warnings always, the rest with -v / -vv). */
+/* Route libbpf's messages through sl_log (-v: warnings, -vv: everything); in loader.c. */
 void sl_log_hook_libbpf(void);
 
 #define pr_warn(...)  sl_log(SL_LOG_WARN, __VA_ARGS__)

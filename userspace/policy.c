@@ -456,7 +456,7 @@ static int get_name(const struct pctx *c, const yaml_node_t *n, const char *what
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-')
 			continue;
-		if (ch > 0x20 && ch < 0x7f)
+		if (ch >= 0x20 && ch < 0x7f)
 			return fail(c, line_of(n),
 				    "%s \"%s\" contains '%c'; use only letters, digits, '_', '.' and '-'",
 				    what, show(sb, s, len), ch);
@@ -904,7 +904,7 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 			    r->name, units);
 	if (r->rate == 0)
 		return fail(c, line_of(f[R_RATE].v),
-			    "rate 0 would drop everything; give at least 1 %s per second, or use action: deny",
+			    "rate 0 would drop everything; give at least 1 (%s per second), or use action: deny",
 			    units);
 	if (f[R_BURST].v) {
 		ret = check_burst(c, f[R_BURST].v, "burst", r->burst, r->bytes);
@@ -1136,6 +1136,11 @@ static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char 
 			line += buf[i] == '\n';
 		return fail(c, line, "not a valid text file: %s at byte %zu; save the policy as UTF-8 text",
 			    problem, yp->problem_offset);
+	case YAML_COMPOSER_ERROR:
+		/* Aliases: the only composer error a single document can have. */
+		return fail(c, (int)yp->problem_mark.line + 1,
+			    "invalid YAML: %s; an alias (*name) must refer to an anchor (&name) defined above it",
+			    problem);
 	default:
 		line = (int)yp->problem_mark.line + 1;
 		if (yp->context)

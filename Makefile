@@ -100,11 +100,11 @@ $(SLUICE): $(MAIN_OBJS) $(CMD_OBJS) $(BPFU_OBJS) $(PURE_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_SRCS) $(PURE_OBJS) | $(O)/tests
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(YAML_LIBS) -lcriterion
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(PURE_OBJS) -o $@ $(YAML_LIBS) -lcriterion
 
-$(BPFT_BIN): $(BPFT_SRCS) $(SKELS) $(BPFU_OBJS) $(PURE_OBJS) | $(O)/tests
+$(BPFT_BIN): $(BPFT_SRCS) $(wildcard tests/bpf/*.h) $(SKELS) $(BPFU_OBJS) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(BPFT_SRCS) $(BPFU_OBJS) $(PURE_OBJS) -o $@ \
 		$(LDLIBS) -lcriterion
@@ -139,4 +139,4 @@ deps:
 clean:
 	rm -rf $(O)
 
--include $(wildcard $(O)/obj/*.d $(O)/bpf/*.d)
+-include $(wildcard $(O)/obj/*.d $(O)/bpf/*.d $(O)/tools/*.d)

@@ -143,8 +143,9 @@ static __always_inline int sl_parse_ipv6(struct sl_cursor *c, struct sl_pkt *p)
 	c->pos = ip6 + 1;
 	next = ip6->nexthdr;
 
+	/* SL_MAX_EXTHDR headers to skip, plus one more step to see the protocol after them. */
 #pragma unroll
-	for (i = 0; i < SL_MAX_EXTHDR; i++) {
+	for (i = 0; i <= SL_MAX_EXTHDR; i++) {
 		switch (next) {
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:

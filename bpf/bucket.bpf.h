@@ -23,14 +23,16 @@ enum {
 	SL_TAKE_CONTENDED = 2,
 };
 
+/* On SL_TAKE_DENIED, *seen is the TAT the refusal was based on. */
 static __always_inline int sl_bucket_take(struct sl_bucket *b, __u64 now, __u64 charge,
-					  __u64 tau)
+					  __u64 tau, __u64 *seen)
 {
 	__u64 old, next;
 	int i;
 
 	for (i = 0; i < SL_CAS_TRIES; i++) {
 		old = *(volatile __u64 *)&b->tat;
+		*seen = old;
 		if (!sl_gcra_admit(old, now, charge, tau, &next))
 			return SL_TAKE_DENIED;
 		if (__sync_val_compare_and_swap(&b->tat, old, next) == old)
@@ -39,8 +41,12 @@ static __always_inline int sl_bucket_take(struct sl_bucket *b, __u64 now, __u64 
 	return SL_TAKE_CONTENDED;
 }
 
-/* Current time in bucket time units. Test builds take it from sl_clock_v1. */
-static __always_inline __u64 sl_now(void)
+/*
+ * Clocks, in bucket time units. The precise clock is CLOCK_MONOTONIC; the tick clock is jiffies
+ * times the tick length (jiffy_tu, set by the controller). Test builds derive both from the ns
+ * value in sl_clock_v1, the tick clock quantised to whole ticks as jiffies would be.
+ */
+static __always_inline __u64 sl_now_fine(void)
 {
 #ifdef SL_TEST_CLOCK
 	__u32 zero = 0;
@@ -49,6 +55,17 @@ static __always_inline __u64 sl_now(void)
 	return t ? *t << SL_TU_SHIFT : 0;
 #else
 	return bpf_ktime_get_ns() << SL_TU_SHIFT;
+#endif
+}
+
+static __always_inline __u64 sl_now_tick(__u64 jiffy_tu)
+{
+#ifdef SL_TEST_CLOCK
+	__u64 ns = sl_now_fine() >> SL_TU_SHIFT, tick_ns = jiffy_tu >> SL_TU_SHIFT;
+
+	return tick_ns ? ns / tick_ns * jiffy_tu : 0;
+#else
+	return bpf_jiffies64() * jiffy_tu;
 #endif
 }
 

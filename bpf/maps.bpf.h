@@ -80,6 +80,15 @@ struct {
 	SL_PINNING
 } sl_attach_v1 SEC(".maps");
 
+/* Per CPU: sources known to be over their limit until a given time (sluice_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_DCACHE_SIZE);
+	__type(key, __u32);
+	__type(value, struct sl_dcache_ent);
+	SL_PINNING
+} sl_dcache_v1 SEC(".maps");
+
 #ifdef SL_TEST_CLOCK
 /* Test builds read "now" (ns) from here instead of bpf_ktime_get_ns(). */
 struct {

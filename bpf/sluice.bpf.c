@@ -52,22 +52,65 @@ static __always_inline int sl_class(__u32 reason, __u8 cv, int dry, __u64 pkts, 
 	return SL_V_PASS;
 }
 
+/* Index of a source in the per-CPU drop cache. */
+static __always_inline __u32 sl_dcache_idx(const struct sl_pkt *p)
+{
+	__u32 h = p->saddr[0] ^ p->saddr[1] ^ p->saddr[2] ^ p->saddr[3];
+
+	return (h * 0x9e3779b1u) >> (32 - SL_DCACHE_BITS);
+}
+
+/* Remember that `p`'s source is refused until `until` (see struct sl_dcache_ent). */
+static __always_inline void sl_dcache_fill(const struct sl_pkt *p, const struct sl_gcfg *g,
+					   __u32 slot, __u32 reason, __u64 until)
+{
+	__u32 idx = sl_dcache_idx(p);
+	struct sl_dcache_ent *e = bpf_map_lookup_elem(&sl_dcache_v1, &idx);
+
+	if (!e)
+		return;
+	__builtin_memcpy(e->addr, p->saddr, 16);
+	e->epoch = g->epoch;
+	e->slot = slot;
+	e->reason = reason;
+	e->family = p->family;
+	e->until = until;
+}
+
+/* Whether the drop cache already knows that this source is refused now. */
+static __always_inline struct sl_dcache_ent *sl_dcache_hit(const struct sl_pkt *p,
+							   const struct sl_gcfg *g)
+{
+	__u32 idx = sl_dcache_idx(p);
+	struct sl_dcache_ent *e = bpf_map_lookup_elem(&sl_dcache_v1, &idx);
+
+	if (!e || e->epoch != g->epoch || e->family != p->family ||
+	    e->addr[0] != p->saddr[0] || e->addr[1] != p->saddr[1] ||
+	    e->addr[2] != p->saddr[2] || e->addr[3] != p->saddr[3])
+		return NULL;
+	if (e->until != ~0ULL && sl_now_tick(g->jiffy_tu) >= e->until)
+		return NULL;
+	return e;
+}
+
 /* Token bucket of the source aggregate (or the rule's overflow bucket when the table is full). */
-static __always_inline int sl_limit(const struct sl_rule *r, struct sl_pkt *p, int dry,
-				    __u64 pkts, __u64 bytes)
+static __always_inline int sl_limit(const struct sl_rule *r, const struct sl_gcfg *g,
+				    const struct sl_pkt *p, int dry, __u64 pkts, __u64 bytes)
 {
 	const struct sl_gcra_params *gp = &r->agg;
 	struct sl_bucket *b, fresh = {};
 	struct sl_bkey key = {};
 	__u32 reason = SL_R_LIMIT;
 	__u32 slot = r->slot;
-	__u64 cost, charge;
+	__u64 cost, charge, now, seen, c1;
+	__u32 w[4];
 	int ret;
 
 	key.slot = r->slot;
 	key.family = p->family;
-	sl_prefix_mask(p->saddr, p->family == SL_AF_INET ? r->prefix4 : r->prefix6);
-	__builtin_memcpy(key.addr, p->saddr, 16);
+	__builtin_memcpy(w, p->saddr, 16);
+	sl_prefix_mask(w, p->family == SL_AF_INET ? r->prefix4 : r->prefix6);
+	__builtin_memcpy(key.addr, w, 16);
 
 	b = bpf_map_lookup_elem(&sl_buckets_v1, &key);
 	if (!b) {
@@ -86,13 +129,24 @@ static __always_inline int sl_limit(const struct sl_rule *r, struct sl_pkt *p, i
 
 	cost = (r->flags & SL_RF_BYTES) ? bytes : pkts;
 	charge = sl_gcra_charge(cost, gp->interval, gp->shift);
-	ret = sl_bucket_take(b, sl_now(), charge, gp->tau);
+	now = (r->flags & SL_RF_FINE) ? sl_now_fine() : sl_now_tick(g->jiffy_tu);
+	ret = sl_bucket_take(b, now, charge, gp->tau, &seen);
 	if (ret == SL_TAKE_OK) {
 		sl_count(slot, reason, SL_O_PASS, pkts, bytes);
 		return SL_V_PASS;
 	}
 	if (ret == SL_TAKE_CONTENDED)
-		reason = SL_R_CONTENDED;
+		return sl_drop(slot, SL_R_CONTENDED, dry, pkts, bytes);
+	/*
+	 * Refused at TAT `seen`: nothing, not even one unit, is admitted before
+	 * seen + charge(1) - tau. Only tick-clock buckets are cached: the cache is checked
+	 * against the tick clock.
+	 */
+	if (!dry && !(r->flags & SL_RF_FINE)) {
+		c1 = sl_gcra_charge(1, gp->interval, gp->shift);
+		if (seen + c1 > gp->tau)
+			sl_dcache_fill(p, g, slot, reason, seen + c1 - gp->tau);
+	}
 	return sl_drop(slot, reason, dry, pkts, bytes);
 }
 
@@ -103,6 +157,7 @@ static __always_inline int sl_limit(const struct sl_rule *r, struct sl_pkt *p, i
 static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, __u64 pkts)
 {
 	struct sl_lpm_key lk = {};
+	struct sl_dcache_ent *e;
 	const struct sl_gcfg *g;
 	struct sl_config *cfg;
 	struct sl_pkt p = {};
@@ -135,6 +190,13 @@ static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, _
 		return sl_class(SL_R_MALFORMED, g->malformed, dry, pkts, bytes);
 	}
 
+	/* The drop path's short cut: one per-CPU array lookup for a source known to be over. */
+	e = sl_dcache_hit(&p, g);
+	if (e) {
+		sl_count(e->slot, e->reason, SL_O_DROP, pkts, bytes);
+		return SL_V_DROP;
+	}
+
 	lk.gen = gen;
 	lk.family = p.family;
 	lk.prefixlen = SL_LPM_FIXED_BITS + (p.family == SL_AF_INET ? 32 : 128);
@@ -153,9 +215,11 @@ static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, _
 		sl_count(r->slot, SL_R_ALLOW, SL_O_PASS, pkts, bytes);
 		return SL_V_PASS;
 	case SL_ACT_DENY:
+		if (!dry)
+			sl_dcache_fill(&p, g, r->slot, SL_R_DENY, ~0ULL);
 		return sl_drop(r->slot, SL_R_DENY, dry, pkts, bytes);
 	default:
-		return sl_limit(r, &p, dry, pkts, bytes);
+		return sl_limit(r, g, &p, dry, pkts, bytes);
 	}
 }
 

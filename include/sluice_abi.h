@@ -16,6 +16,7 @@
 #define SL_MAP_STATS    "sl_stats_v1"
 #define SL_MAP_RULEMETA "sl_rulemeta_v1"
 #define SL_MAP_ATTACH   "sl_attach_v1"
+#define SL_MAP_DCACHE   "sl_dcache_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -91,6 +92,14 @@ struct sl_gcfg {
 	__u8 fragments;  /* enum sl_class_verdict (pass|drop|limit) */
 	__u8 unknown_l3; /* enum sl_class_verdict (pass|drop) */
 	__u32 n_rules;
+	/*
+	 * Incremented by every apply. Drop-cache entries (SL_MAP_DCACHE) are valid only for the
+	 * epoch they were written in; anything that could make a bucket admit earlier than it
+	 * would have (a reload, a reset) must bump it.
+	 */
+	__u32 epoch;
+	__u32 _pad;
+	__u64 jiffy_tu; /* time units per jiffy (TICK_NSEC << SL_TU_SHIFT); 0: tick clock unused */
 	__u64 policy_hash;
 	__u64 applied_ns; /* CLOCK_REALTIME of the apply, for status */
 	char policy_name[SL_NAME_MAX];
@@ -108,6 +117,14 @@ struct sl_config {
 
 #define SL_RF_DRYRUN 0x1 /* rule-level dry-run */
 #define SL_RF_BYTES  0x2 /* cost is bytes, not packets */
+/*
+ * The rule's buckets run on the precise clock (bpf_ktime_get_ns, ~30 ns a read on some VMs)
+ * rather than the tick clock (bpf_jiffies64, free). The tick clock lags real time by up to one
+ * tick, which admits at most rate x tick extra over any window and loses nothing as long as the
+ * burst holds at least two ticks of rate; the controller sets this flag for rules whose burst
+ * does not (or for every rule with `clock: precise`).
+ */
+#define SL_RF_FINE   0x4
 
 /* Bucket parameters as the data plane uses them (see include/sluice_gcra.h). */
 struct sl_gcra_params {
@@ -157,6 +174,24 @@ struct sl_bkey {
 /* Value of SL_MAP_BUCKETS and SL_MAP_OVERFLOW: GCRA theoretical arrival time, time units. */
 struct sl_bucket {
 	__u64 tat;
+};
+
+/*
+ * Per-CPU drop cache (SL_MAP_DCACHE, PERCPU_ARRAY of SL_DCACHE_SIZE entries, indexed by a hash
+ * of the source address). An entry says: under policy epoch `epoch`, packets from `addr` are
+ * dropped until tick-clock time `until`, counted under (slot, reason). Buckets only ever move
+ * forward, so the verdict cannot change before `until`; over-limit sources are then dropped
+ * with one array lookup instead of a trie and a hash lookup.
+ */
+#define SL_DCACHE_BITS 12
+#define SL_DCACHE_SIZE (1u << SL_DCACHE_BITS)
+struct sl_dcache_ent {
+	__u32 addr[4];
+	__u32 epoch;
+	__u16 slot;
+	__u8 reason;
+	__u8 family;
+	__u64 until; /* time units of the tick clock; ~0 for deny rules */
 };
 
 /* Value of SL_MAP_RULEMETA (ARRAY indexed by slot): which rule name owns a slot. */

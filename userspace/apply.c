@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Policy installation: slot assignment by rule name, double-buffered rules, one-write flip. */
 #include <errno.h>
+#include <stdbool.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -11,14 +13,43 @@
 #include "maps.h"
 #include "util.h"
 
-int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, struct sl_rule *out)
+__u64 sl_tick_ns(void)
+{
+	struct timespec ts;
+
+	/* The resolution of the coarse clock is the length of one jiffy (TICK_NSEC). */
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) || ts.tv_sec || ts.tv_nsec <= 0)
+		return 0;
+	return ts.tv_nsec;
+}
+
+/* Whether a bucket needs the precise clock: less than two ticks of its rate fit its burst. */
+static bool sl_needs_fine(__u64 rate, __u64 burst, __u64 tick_ns)
+{
+	return !tick_ns || (unsigned __int128)burst * 1000000000ULL <
+				   (unsigned __int128)rate * 2 * tick_ns;
+}
+
+__u8 sl_rule_flags(const struct sl_policy_rule *pr, __u64 tick_ns)
+{
+	__u8 f = (pr->dry_run ? SL_RF_DRYRUN : 0) | (pr->bytes ? SL_RF_BYTES : 0);
+	__u64 orate = pr->ovf_rate ? pr->ovf_rate : pr->rate;
+	__u64 oburst = pr->ovf_burst ? pr->ovf_burst : pr->burst;
+
+	if (pr->action == SL_ACT_LIMIT &&
+	    (sl_needs_fine(pr->rate, pr->burst, tick_ns) || sl_needs_fine(orate, oburst, tick_ns)))
+		f |= SL_RF_FINE;
+	return f;
+}
+
+int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, __u64 tick_ns, struct sl_rule *out)
 {
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->slot = slot;
 	out->action = pr->action;
-	out->flags = (pr->dry_run ? SL_RF_DRYRUN : 0) | (pr->bytes ? SL_RF_BYTES : 0);
+	out->flags = sl_rule_flags(pr, tick_ns);
 	out->prefix4 = pr->prefix4;
 	out->prefix6 = pr->prefix6;
 	if (pr->action != SL_ACT_LIMIT)
@@ -32,6 +63,7 @@ int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, struct sl_rule *o
 
 struct sl_slot_clear {
 	__u8 doomed[SL_MAX_RULES]; /* 1: delete this slot's buckets */
+	__u8 ovf[SL_MAX_RULES];    /* 1: reset this slot's overflow bucket after the flip */
 	long n;
 };
 
@@ -64,6 +96,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	struct sl_gen_clear gc;
 	struct sl_config cfg;
 	__u8 fresh[SL_MAX_RULES] = {};
+	__u64 tick = sl_tick_ns();
 	__u32 cur, nxt;
 	long n;
 	int err;
@@ -89,9 +122,16 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 				slot = s;
 		if (slot >= 0) {
 			res->kept++;
+			/*
+			 * Old aggregates no longer mean the same after a change of prefix or action,
+			 * and a TAT from one clock means nothing on the other.
+			 */
 			if (meta[slot].prefix4 != pr->prefix4 || meta[slot].prefix6 != pr->prefix6 ||
-			    meta[slot].action != pr->action)
-				clear.doomed[slot] = 1; /* old aggregates no longer mean the same */
+			    meta[slot].action != pr->action ||
+			    (meta[slot].flags & SL_RF_FINE) != (sl_rule_flags(pr, tick) & SL_RF_FINE)) {
+				clear.doomed[slot] = 1;
+				clear.ovf[slot] = 1;
+			}
 		} else {
 			for (int s = 0; s < SL_MAX_RULES && slot < 0; s++)
 				if (!meta[s].in_use && !fresh[s])
@@ -133,7 +173,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		const struct sl_policy_rule *pr = &pol->rules[i];
 		struct sl_rule rv;
 
-		if ((err = sl_rule_build(pr, slot_of[i], &rv)))
+		if ((err = sl_rule_build(pr, slot_of[i], tick, &rv)))
 			goto undo;
 		for (int c = 0; c < pr->n_cidrs; c++) {
 			struct sl_lpm_key k = {};
@@ -163,7 +203,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		}
 		mt->in_use |= 1u << nxt;
 		mt->action = pr->action;
-		mt->flags = (pr->dry_run ? SL_RF_DRYRUN : 0) | (pr->bytes ? SL_RF_BYTES : 0);
+		mt->flags = sl_rule_flags(pr, tick);
 		mt->prefix4 = pr->prefix4;
 		mt->prefix6 = pr->prefix6;
 		mt->rate = pr->rate;
@@ -185,6 +225,8 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	cfg.g[nxt].unknown_l3 = pol->unknown_l3;
 	cfg.g[nxt].n_rules = pol->n_rules;
 	cfg.g[nxt].policy_hash = pol->hash;
+	cfg.g[nxt].epoch = cfg.g[cur].epoch + 1; /* invalidates every drop-cache entry */
+	cfg.g[nxt].jiffy_tu = tick << SL_TU_SHIFT;
 	cfg.g[nxt].applied_ns = sl_realtime_ns();
 	sl_strlcpy(cfg.g[nxt].policy_name, pol->name, sizeof(cfg.g[nxt].policy_name));
 	if ((err = sl_config_write(m->config, &cfg)))
@@ -211,7 +253,13 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 			bpf_map_update_elem(m->rulemeta, &s, &meta[s], BPF_ANY);
 		}
 	}
-	/* Removed rules, and kept rules whose prefix or action changed, lose their buckets. */
+	for (__u32 s = 0; s < SL_MAX_RULES; s++) {
+		struct sl_bucket zero = {};
+
+		if (clear.ovf[s])
+			bpf_map_update_elem(m->ovf, &s, &zero, BPF_ANY);
+	}
+	/* Removed rules, and kept rules whose prefix, action or clock changed, lose their buckets. */
 	n = sl_buckets_scan(m->buckets, sl_bucket_doomed, &clear);
 	if (n >= 0)
 		res->buckets_cleared += clear.n;

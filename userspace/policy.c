@@ -367,7 +367,7 @@ static int parse_count(const char *s, __u64 *out, const char **why)
 
 	*why = "is not a number; use digits with an optional k, M or G suffix, e.g. 1000 or 10M";
 	if (*p == '-') {
-		*why = "is negative; give a whole number of zero or more";
+		*why = "is negative; give a whole number without a sign";
 		return -EINVAL;
 	}
 	if (*p < '0' || *p > '9')
@@ -1063,6 +1063,7 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 		[T_SOURCES] = { .key = "sources" },
 	};
 	__u64 version;
+	const char *s;
 	int ret;
 	SHOWBUF(sb);
 
@@ -1076,10 +1077,10 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 
 	if (!f[T_VERSION].v)
 		return fail(c, line_of(root), "the policy has no \"version\" key; add version: 1");
-	ret = get_count(c, f[T_VERSION].v, "version", &version);
+	ret = get_scalar(c, f[T_VERSION].v, "version", "the number 1", &s);
 	if (ret)
 		return ret;
-	if (version != 1)
+	if (parse_count(s, &version, &s) || version != 1)
 		return fail(c, line_of(f[T_VERSION].v),
 			    "unsupported version %s; this sluice reads version 1",
 			    show(sb, scalar_text(f[T_VERSION].v), scalar_len(f[T_VERSION].v)));
@@ -1143,10 +1144,17 @@ static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char 
 			    problem);
 	default:
 		line = (int)yp->problem_mark.line + 1;
+		if (strstr(problem, "tab character"))
+			return fail(c, line, "invalid YAML: %s; indent with spaces, YAML does not allow tabs",
+				    problem);
+		if (yp->context && (int)yp->context_mark.line + 1 != line)
+			return fail(c, line,
+				    "invalid YAML: %s %s that starts on line %d; check indentation, quotes and brackets",
+				    problem, yp->context, (int)yp->context_mark.line + 1);
 		if (yp->context)
 			return fail(c, line,
-				    "invalid YAML: %s %s (line %d); check indentation, quotes and brackets",
-				    problem, yp->context, (int)yp->context_mark.line + 1);
+				    "invalid YAML: %s %s; check indentation, quotes and brackets",
+				    problem, yp->context);
 		return fail(c, line, "invalid YAML: %s; check indentation, quotes and brackets",
 			    problem);
 	}

@@ -140,3 +140,4 @@ clean:
 	rm -rf $(O)
 
 -include $(wildcard $(O)/obj/*.d $(O)/bpf/*.d $(O)/tools/*.d)
+include bench/bench.mk

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/times.h>
+#include <bpf/bpf.h>
 
 #include "sluice_gcra.h"
 #include "cmd.h"
@@ -17,15 +20,38 @@
 #include "util.h"
 
 struct sl_gc {
-	__u64 now;
+	__u64 now_fine;
+	__u64 now_tick;
+	__u8 fine[SL_MAX_RULES];  /* slot's buckets run on the precise clock */
+	__u8 in_use[SL_MAX_RULES];
 	long deleted;
 };
+
+/*
+ * The tick clock of the data plane is jiffies x TICK_NSEC. times() returns jiffies converted to
+ * USER_HZ units, i.e. that same time rounded down to 1/USER_HZ s: never ahead of the data plane.
+ */
+static __u64 sl_now_tick_user(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	clock_t t = times(NULL);
+
+	if (hz <= 0 || t == (clock_t)-1)
+		return 0;
+	return ((__u64)t * (1000000000ULL / hz)) << SL_TU_SHIFT;
+}
 
 static int sl_gc_one(const struct sl_bkey *k, const struct sl_bucket *b, void *arg)
 {
 	struct sl_gc *g = arg;
+	__u64 now;
 
-	if (b->tat > g->now)
+	if (k->slot >= SL_MAX_RULES || !g->in_use[k->slot]) {
+		g->deleted++; /* left over from a removed rule */
+		return 1;
+	}
+	now = g->fine[k->slot] ? g->now_fine : g->now_tick;
+	if (!now || b->tat > now)
 		return 0;
 	g->deleted++;
 	return 1;
@@ -50,8 +76,25 @@ int cmd_gc(const struct sl_opts *o, int argc, char **argv)
 		sl_maps_close(&m);
 		return SL_EXIT_ERR;
 	}
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-	g.now = sl_monotonic_ns() << SL_TU_SHIFT;
+	{
+		struct sl_config cfg;
+
+		if (sl_config_read(m.config, &cfg) == 0) {
+			__u32 gen = cfg.gen & 1;
+
+			for (__u32 s = 0; s < SL_MAX_RULES; s++) {
+				struct sl_rulemeta mt;
+
+				if (bpf_map_lookup_elem(m.rulemeta, &s, &mt))
+					continue;
+				g.in_use[s] = !!(mt.in_use & (1u << gen));
+				g.fine[s] = !!(mt.flags & SL_RF_FINE);
+			}
+		}
+	}
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC; read it after the tick clock (both lag). */
+	g.now_tick = sl_now_tick_user();
+	g.now_fine = sl_monotonic_ns() << SL_TU_SHIFT;
 	seen = sl_buckets_scan(m.buckets, sl_gc_one, &g);
 	sl_unlock(lock);
 	sl_maps_close(&m);

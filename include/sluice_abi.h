@@ -122,7 +122,7 @@ struct sl_config {
  * rather than the tick clock (bpf_jiffies64, free). The tick clock lags real time by up to one
  * tick, which admits at most rate x tick extra over any window and loses nothing as long as the
  * burst holds at least two ticks of rate; the controller sets this flag for rules whose burst
- * does not (or for every rule with `clock: precise`).
+ * does not (or for every rule when the policy says `clock: precise`).
  */
 #define SL_RF_FINE   0x4
 

@@ -30,26 +30,34 @@ static bool sl_needs_fine(__u64 rate, __u64 burst, __u64 tick_ns)
 				   (unsigned __int128)rate * 2 * tick_ns;
 }
 
-__u8 sl_rule_flags(const struct sl_policy_rule *pr, __u64 tick_ns)
+__u8 sl_rule_flags(const struct sl_policy_rule *pr, int clock, __u64 tick_ns)
 {
 	__u8 f = (pr->dry_run ? SL_RF_DRYRUN : 0) | (pr->bytes ? SL_RF_BYTES : 0);
 	__u64 orate = pr->ovf_rate ? pr->ovf_rate : pr->rate;
 	__u64 oburst = pr->ovf_burst ? pr->ovf_burst : pr->burst;
+	bool fine;
 
-	if (pr->action == SL_ACT_LIMIT &&
-	    (sl_needs_fine(pr->rate, pr->burst, tick_ns) || sl_needs_fine(orate, oburst, tick_ns)))
-		f |= SL_RF_FINE;
-	return f;
+	if (pr->action != SL_ACT_LIMIT)
+		return f;
+	if (!tick_ns || clock == SL_CLOCK_PRECISE)
+		fine = true;
+	else if (clock == SL_CLOCK_TICK)
+		fine = false;
+	else
+		fine = sl_needs_fine(pr->rate, pr->burst, tick_ns) ||
+		       sl_needs_fine(orate, oburst, tick_ns);
+	return fine ? f | SL_RF_FINE : f;
 }
 
-int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, __u64 tick_ns, struct sl_rule *out)
+int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, int clock, __u64 tick_ns,
+		  struct sl_rule *out)
 {
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->slot = slot;
 	out->action = pr->action;
-	out->flags = sl_rule_flags(pr, tick_ns);
+	out->flags = sl_rule_flags(pr, clock, tick_ns);
 	out->prefix4 = pr->prefix4;
 	out->prefix6 = pr->prefix6;
 	if (pr->action != SL_ACT_LIMIT)
@@ -128,7 +136,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 			 */
 			if (meta[slot].prefix4 != pr->prefix4 || meta[slot].prefix6 != pr->prefix6 ||
 			    meta[slot].action != pr->action ||
-			    (meta[slot].flags & SL_RF_FINE) != (sl_rule_flags(pr, tick) & SL_RF_FINE)) {
+			    (meta[slot].flags & SL_RF_FINE) != (sl_rule_flags(pr, pol->clock, tick) & SL_RF_FINE)) {
 				clear.doomed[slot] = 1;
 				clear.ovf[slot] = 1;
 			}
@@ -173,7 +181,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		const struct sl_policy_rule *pr = &pol->rules[i];
 		struct sl_rule rv;
 
-		if ((err = sl_rule_build(pr, slot_of[i], tick, &rv)))
+		if ((err = sl_rule_build(pr, slot_of[i], pol->clock, tick, &rv)))
 			goto undo;
 		for (int c = 0; c < pr->n_cidrs; c++) {
 			struct sl_lpm_key k = {};
@@ -203,7 +211,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		}
 		mt->in_use |= 1u << nxt;
 		mt->action = pr->action;
-		mt->flags = sl_rule_flags(pr, tick);
+		mt->flags = sl_rule_flags(pr, pol->clock, tick);
 		mt->prefix4 = pr->prefix4;
 		mt->prefix6 = pr->prefix6;
 		mt->rate = pr->rate;

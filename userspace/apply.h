@@ -24,10 +24,11 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		      struct sl_apply_result *res);
 
 /* Build the data plane's view of one policy rule (exposed for tests). */
-int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, __u64 tick_ns, struct sl_rule *out);
+int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, int clock, __u64 tick_ns,
+		  struct sl_rule *out);
 
 /* SL_RF_* flags of a rule, including SL_RF_FINE (precise clock) where its burst needs it. */
-__u8 sl_rule_flags(const struct sl_policy_rule *pr, __u64 tick_ns);
+__u8 sl_rule_flags(const struct sl_policy_rule *pr, int clock, __u64 tick_ns);
 
 /* Length of a jiffy in ns (the tick clock's resolution), 0 if unknown. */
 __u64 sl_tick_ns(void);

@@ -71,6 +71,12 @@ static const struct word verdict_words[] = {
 	{ "limit", SL_CV_LIMIT },
 };
 
+static const struct word clock_words[] = {
+	{ "auto", SL_CLOCK_AUTO },
+	{ "precise", SL_CLOCK_PRECISE },
+	{ "tick", SL_CLOCK_TICK },
+};
+
 static const struct word bool_words[] = {
 	{ "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 }, { "on", 1 }, { "off", 0 },
 };
@@ -785,7 +791,8 @@ static void rule_where(const struct pctx *c, const yaml_node_t *n, int idx, char
 
 		if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
 		    !strcmp(scalar_text(k), "name") && scalar_len(v)) {
-			snprintf(buf, len, "in rule \"%s\"", show(sb, scalar_text(v), scalar_len(v)));
+			show(sb, scalar_text(v), scalar_len(v));
+			snprintf(buf, len, "in rule \"%s\"", sb);
 			return;
 		}
 	}
@@ -822,8 +829,8 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 		return ret;
 
 	if (!f[R_NAME].v)
-		return fail(c, r->line, "rule #%d has no \"name\" key; every rule needs a unique name",
-			    idx + 1);
+		return fail(c, r->line,
+			    "rule #%d has no \"name\" key; every rule needs a unique name", idx + 1);
 	ret = get_name(c, f[R_NAME].v, "rule name", r->name);
 	if (ret)
 		return ret;
@@ -876,8 +883,10 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 			return ret;
 	}
 
-	/* Rate, burst and overflow are read on every rule (so garbage is caught) but only
-	 * checked and kept for action limit. */
+	/*
+	 * Rate, burst and overflow are read on every rule (so garbage is caught) but only
+	 * checked and kept for action limit.
+	 */
 	if (f[R_RATE].v) {
 		ret = get_count(c, f[R_RATE].v, "rate", &r->rate);
 		if (ret)
@@ -1030,6 +1039,7 @@ enum {
 	T_MALFORMED,
 	T_FRAGMENTS,
 	T_UNKNOWN,
+	T_CLOCK,
 	T_SOURCES,
 	T_NR,
 };
@@ -1060,6 +1070,7 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 		[T_MALFORMED] = { .key = "malformed" },
 		[T_FRAGMENTS] = { .key = "fragments" },
 		[T_UNKNOWN] = { .key = "unknown_ethertype" },
+		[T_CLOCK] = { .key = "clock" },
 		[T_SOURCES] = { .key = "sources" },
 	};
 	__u64 version;
@@ -1115,6 +1126,17 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 			return ret;
 	}
 
+	p->clock = SL_CLOCK_AUTO;
+	if (f[T_CLOCK].v) {
+		int v;
+
+		ret = get_word(c, f[T_CLOCK].v, "clock", clock_words,
+			       (int)(sizeof(clock_words) / sizeof(clock_words[0])), &v);
+		if (ret)
+			return ret;
+		p->clock = v;
+	}
+
 	if (!f[T_SOURCES].v)
 		return fail(c, line_of(root),
 			    "the policy has no \"sources\" key; add a sources: list with at least one rule");
@@ -1135,7 +1157,8 @@ static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char 
 		end = yp->problem_offset < len ? yp->problem_offset : len;
 		for (line = 1, i = 0; i < end; i++)
 			line += buf[i] == '\n';
-		return fail(c, line, "not a valid text file: %s at byte %zu; save the policy as UTF-8 text",
+		return fail(c, line,
+			    "not a valid text file: %s at byte %zu; save the policy as UTF-8 text",
 			    problem, yp->problem_offset);
 	case YAML_COMPOSER_ERROR:
 		/* Aliases: the only composer error a single document can have. */
@@ -1145,7 +1168,8 @@ static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char 
 	default:
 		line = (int)yp->problem_mark.line + 1;
 		if (strstr(problem, "tab character"))
-			return fail(c, line, "invalid YAML: %s; indent with spaces, YAML does not allow tabs",
+			return fail(c, line,
+				    "invalid YAML: %s; indent with spaces, YAML does not allow tabs",
 				    problem);
 		if (yp->context && (int)yp->context_mark.line + 1 != line)
 			return fail(c, line,
@@ -1308,7 +1332,8 @@ int sl_policy_load(const char *path, struct sl_policy *out, char *err, size_t er
 			nb = realloc(buf, cap);
 			if (!nb) {
 				ret = -ENOMEM;
-				emit(err, errlen, path, 0, "out of memory while reading the policy");
+				emit(err, errlen, path, 0,
+				     "out of memory while reading the policy");
 				goto cleanup;
 			}
 			buf = nb;

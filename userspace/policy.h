@@ -30,6 +30,13 @@ struct sl_policy_rule {
 	__u64 ovf_burst; /* (default: burst) */
 };
 
+/* Which clock limit buckets run on (docs/design.md, "Clocks"). */
+enum sl_clock_mode {
+	SL_CLOCK_AUTO = 0,    /* tick clock where the burst spans two ticks, precise elsewhere */
+	SL_CLOCK_PRECISE = 1, /* always the precise clock (~30 ns a packet more on some VMs) */
+	SL_CLOCK_TICK = 2,    /* always the tick clock, even where that costs accuracy */
+};
+
 struct sl_policy {
 	char path[256];
 	int version;
@@ -38,6 +45,7 @@ struct sl_policy {
 	__u8 malformed;  /* enum sl_class_verdict */
 	__u8 fragments;
 	__u8 unknown_l3;
+	__u8 clock;      /* enum sl_clock_mode */
 	struct sl_policy_rule *rules;
 	int n_rules;
 	__u64 hash; /* FNV-1a 64 of the file's bytes */

@@ -457,3 +457,112 @@ EOF
 sl_json() {
 	python3 -c "$_SL_JSON_PY" "$1" "$2"
 }
+
+# ================================================================================ sluice tests
+# Helpers added for the integration tests t_10..t_50 (limiter accuracy, actions, reload, flood,
+# JSON). They use this test's pin root (/sys/fs/bpf/sluice-test-<pid>, see sl_pin_root), the
+# namespaces of sl_netns_setup and the directory of sl_tmpdir.
+
+# sl_sluice ARGS...: the CLI on this test's pin root, bounded to 60 s.
+sl_sluice() {
+	timeout -k 2 60 "$SLUICE" --pin-root "/sys/fs/bpf/sluice-test-$$" "$@"
+}
+
+# sl_status FILE: `sluice --json status` into FILE.
+sl_status() {
+	sl_sluice --json status >"$1"
+}
+
+_SL_CTR_PY=$(cat <<'EOF_PY'
+import json, os, sys
+src, rule, path = sys.argv[1], sys.argv[2], sys.argv[3]
+d = json.load(open(src)) if os.path.isfile(src) else json.loads(src)
+if rule == "-":
+    c = d["unclassified"]
+else:
+    rules = [r for r in d["rules"] if r["name"] == rule]
+    if not rules:
+        sys.exit("sl_ctr: no rule %r in status (rules: %s)" % (rule, [r["name"] for r in d["rules"]]))
+    c = rules[0]["counters"]
+for k in path.split("."):
+    c = c.get(k, {}) if isinstance(c, dict) else {}
+print(c if isinstance(c, int) else 0)
+EOF_PY
+)
+
+# sl_ctr STATUS RULE PATH: one counter of a `sluice --json status` output (file or text). RULE
+# is a rule name, or "-" for the unclassified counters; PATH is dotted: limit.pass.packets,
+# drop.packets, deny.drop.bytes ... A reason that has no counters yet (absent) reads 0.
+sl_ctr() {
+	python3 -c "$_SL_CTR_PY" "$1" "$2" "$3"
+}
+
+# sl_sink_start NAME [SL_UDPSINK ARGS...]: start `sl_udpsink --json` in $SRV_NS with its report
+# in $SL_TMPDIR/NAME.json and wait until it listens; its PID is left in SL_SINK_PID. Call it in
+# the test's own shell, not in $(...). The sink is killed after $SL_SINK_SECS (default 60) s.
+sl_sink_start() {
+	local name=$1
+	shift
+	rm -f "$SL_TMPDIR/$name.ready"
+	sl_spawn_ns "$SRV_NS" "${SL_SINK_SECS:-60}" "$SL_TMPDIR/$name.json" "$TOOLS/sl_udpsink" \
+		--json --ready "$SL_TMPDIR/$name.ready" "$@"
+	SL_SINK_PID=$SL_SPAWNED_PID
+	sl_wait_file "$SL_TMPDIR/$name.ready" 5 "$SL_SINK_PID"
+}
+
+# sl_sink_stop: let in-flight packets arrive (0.2 s), then stop the last sink: its report is
+# complete when this returns.
+sl_sink_stop() {
+	sleep 0.2
+	sl_stop_pid "$SL_SINK_PID" || true
+}
+
+# sl_src_count SINK_JSON ADDR [FIELD]: packets (or FIELD: bytes) the sink got from ADDR; 0 if none.
+sl_src_count() {
+	sl_json "$1" "sum(s['${3:-packets}'] for s in d['sources'] if s['addr'] == '$2')"
+}
+
+_SL_WIN_PY=$(cat <<'EOF_PY'
+import json, sys
+first, last = [], []
+for f in sys.argv[1:]:
+    d = json.load(open(f))
+    if d.get("first_ns") and d.get("last_ns"):
+        first.append(d["first_ns"])
+        last.append(d["last_ns"])
+if not first:
+    sys.exit("sl_window: no first_ns/last_ns in %s" % sys.argv[1:])
+print("%.9f" % ((max(last) - min(first)) / 1e9))
+EOF_PY
+)
+
+# sl_window REPORT...: seconds from the earliest first_ns to the latest last_ns of the given
+# sender reports (sl_udpflood / sl_spoof --json files).
+sl_window() {
+	python3 -c "$_SL_WIN_PY" "$@"
+}
+
+# sl_allowed RATE BURST REPORT...: RATE x W + BURST, W = sl_window REPORT...: what a GCRA/token
+# bucket of that rate and burst admits from senders that keep it saturated over that window.
+sl_allowed() {
+	local rate=$1 burst=$2 w
+	shift 2
+	w=$(sl_window "$@") || return 1
+	awk -v r="$rate" -v b="$burst" -v w="$w" 'BEGIN { printf "%.1f\n", r * w + b }'
+}
+
+# sl_calc EXPR: evaluate an awk arithmetic expression, e.g. sl_calc "$a / $b * 100".
+sl_calc() {
+	awk "BEGIN { printf \"%.10g\n\", ($1) }"
+}
+
+# sl_fast_python: make `python3` in this shell (and its subshells) start fast: run the
+# interpreter behind a version-manager shim directly, without the site module (a pyenv shim plus
+# site-packages cost 0.1-0.3 s per call, and sl_json runs python3 for every value it reads; the
+# helpers need only the standard library). Call it once, at the top of a test.
+sl_fast_python() {
+	local exe
+	exe=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || return 0
+	[ -x "$exe" ] || return 0
+	eval "python3() { '$exe' -S \"\$@\"; }"
+}

@@ -100,7 +100,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 {
 	struct sl_rulemeta meta[SL_MAX_RULES];
 	__u16 slot_of[SL_MAX_RULES];
-	struct sl_slot_clear clear = {};
+	struct sl_slot_clear clear = {}, only_fresh = {};
 	struct sl_gen_clear gc;
 	struct sl_config cfg;
 	__u8 fresh[SL_MAX_RULES] = {};
@@ -134,9 +134,10 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 			 * Old aggregates no longer mean the same after a change of prefix or action,
 			 * and a TAT from one clock means nothing on the other.
 			 */
+			__u8 fine = sl_rule_flags(pr, pol->clock, tick) & SL_RF_FINE;
+
 			if (meta[slot].prefix4 != pr->prefix4 || meta[slot].prefix6 != pr->prefix6 ||
-			    meta[slot].action != pr->action ||
-			    (meta[slot].flags & SL_RF_FINE) != (sl_rule_flags(pr, pol->clock, tick) & SL_RF_FINE)) {
+			    meta[slot].action != pr->action || (meta[slot].flags & SL_RF_FINE) != fine) {
 				clear.doomed[slot] = 1;
 				clear.ovf[slot] = 1;
 			}
@@ -153,8 +154,6 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	}
 
 	/* 2. Fresh slots start clean: no counters or buckets of a previous owner. */
-	struct sl_slot_clear only_fresh = {};
-
 	for (int s = 0; s < SL_MAX_RULES; s++) {
 		struct sl_bucket zero = {};
 		__u32 k = s;

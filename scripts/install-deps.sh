@@ -10,7 +10,7 @@ PKGS=(
 	# tests
 	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3
 	# benchmarks and comparisons
-	nftables iptables netsniff-ng
+	nftables iptables netsniff-ng jq
 )
 
 if [ "$(id -u)" -ne 0 ]; then

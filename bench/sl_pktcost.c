@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* sl_pktcost: nanoseconds per packet of XDP programs under BPF_PROG_TEST_RUN, interleaved. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define MAX_TARGETS 8
+#define MAX_ROUNDS  100
+#define PKT_MAX     128
+
+struct target {
+	const char *obj_path; /* NULL: an already loaded program, by id */
+	const char *prog_name;
+	__u32 prog_id;
+	struct bpf_object *obj;
+	int prog_fd;
+};
+
+struct pkt {
+	const char *name;
+	__u8 data[PKT_MAX];
+	int len;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sl_pktcost [--bare OBJ] [--obj OBJ --prog NAME | --prog-id ID [--label L]]..."
+		" [options]\n"
+		"Runs each program on crafted UDP/TCP over IPv4/IPv6 packets with BPF_PROG_TEST_RUN\n"
+		"(repeat N), programs and packets interleaved, several rounds; prints a Markdown table\n"
+		"of ns/packet, median and min-max, and the net cost over bare_pass.\n"
+		"  --bare OBJ        object with bare_pass and bare_drop (default build/bench/bare.bpf.o)\n"
+		"  --obj OBJ --prog NAME   one more program to load and measure (up to %d)\n"
+		"  --prog-id ID      one more program, already loaded (e.g. an attached sluice with its\n"
+		"                    policy applied: `sluice --json status` has its prog_id)\n"
+		"  --label L         name the last --prog-id in the table\n"
+		"  --repeat N        runs per measurement, default 1000000\n"
+		"  --rounds N        default 5, at most %d\n"
+		"  --cpu N           pin to CPU N\n",
+		MAX_TARGETS - 2, MAX_ROUNDS);
+}
+
+static __u16 csum_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((__u16)~sum);
+}
+
+static __u32 csum_add(__u32 sum, const void *buf, size_t len)
+{
+	const __u8 *p = buf;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (__u32)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (__u32)p[len - 1] << 8;
+	return sum;
+}
+
+/* Ethernet + IPv4/IPv6 + UDP/TCP + 16 bytes of payload, valid checksums. */
+static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
+{
+	static const __u8 smac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 1 };
+	static const __u8 dmac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 2 };
+	struct ethhdr *eth = (void *)p->data;
+	int l4len = (proto == IPPROTO_UDP ? sizeof(struct udphdr) : sizeof(struct tcphdr)) + 16;
+	__u8 *l4;
+	__u32 sum;
+
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	memcpy(eth->h_dest, dmac, ETH_ALEN);
+	memcpy(eth->h_source, smac, ETH_ALEN);
+	if (v6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->payload_len = htons(l4len);
+		ip6->nexthdr = proto;
+		ip6->hop_limit = 64;
+		inet_pton(AF_INET6, "fd00:205::1", &ip6->saddr);
+		inet_pton(AF_INET6, "fd00:204::2", &ip6->daddr);
+		l4 = (void *)(ip6 + 1);
+		sum = csum_add(0, &ip6->saddr, 32);
+	} else {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tot_len = htons(sizeof(*ip) + l4len);
+		ip->ttl = 64;
+		ip->protocol = proto;
+		inet_pton(AF_INET, "10.205.0.1", &ip->saddr);
+		inet_pton(AF_INET, "10.204.0.2", &ip->daddr);
+		ip->check = csum_fold(csum_add(0, ip, sizeof(*ip)));
+		l4 = (void *)(ip + 1);
+		sum = csum_add(0, &ip->saddr, 8);
+	}
+	sum += proto + l4len;
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)l4;
+
+		udp->source = htons(40000);
+		udp->dest = htons(9);
+		udp->len = htons(l4len);
+		udp->check = csum_fold(csum_add(sum, udp, l4len));
+	} else {
+		struct tcphdr *tcp = (void *)l4;
+
+		tcp->source = htons(40000);
+		tcp->dest = htons(80);
+		tcp->seq = htonl(1);
+		tcp->ack_seq = htonl(1);
+		tcp->doff = 5;
+		tcp->ack = 1;
+		tcp->psh = 1;
+		tcp->window = htons(512);
+		tcp->check = csum_fold(csum_add(sum, tcp, l4len));
+	}
+	p->len = (l4 - p->data) + l4len;
+}
+
+static int load_target(struct target *t)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err;
+
+	if (!t->obj_path) {
+		/* A program someone else loaded and configured, e.g. an attached sluice. */
+		t->prog_fd = bpf_prog_get_fd_by_id(t->prog_id);
+		if (t->prog_fd < 0) {
+			err = -errno;
+			fprintf(stderr, "sl_pktcost: no program with id %u: %s\n", t->prog_id,
+				strerror(-err));
+			return err;
+		}
+		return 0;
+	}
+	t->obj = bpf_object__open_file(t->obj_path, NULL);
+	if (!t->obj) {
+		err = -errno;
+		fprintf(stderr, "sl_pktcost: cannot open %s: %s\n", t->obj_path, strerror(-err));
+		return err;
+	}
+	/* Private maps: never reuse (or create) pins of a running instance. */
+	bpf_object__for_each_map(map, t->obj)
+		bpf_map__set_pin_path(map, NULL);
+	prog = bpf_object__find_program_by_name(t->obj, t->prog_name);
+	if (!prog) {
+		fprintf(stderr, "sl_pktcost: no program %s in %s\n", t->prog_name, t->obj_path);
+		return -ENOENT;
+	}
+	/* Load only the program measured: the others may need attach-time setup. */
+	bpf_object__for_each_program(prog, t->obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), t->prog_name));
+	err = bpf_object__load(t->obj);
+	if (err) {
+		fprintf(stderr, "sl_pktcost: cannot load %s: %s\n", t->obj_path, strerror(-err));
+		return err;
+	}
+	t->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, t->prog_name));
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const __u32 *v, int n)
+{
+	__u32 s[MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_u32);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+static const char *verdict(__u32 ret)
+{
+	static const char *const names[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return ret < 5 ? names[ret] : "?";
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "bare", required_argument, NULL, 'B' },
+		{ "obj", required_argument, NULL, 'o' },
+		{ "prog", required_argument, NULL, 'p' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "rounds", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "prog-id", required_argument, NULL, 'i' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	static struct target t[MAX_TARGETS];
+	static struct pkt pkts[4];
+	static __u32 ns[MAX_TARGETS][4][MAX_ROUNDS], ret[MAX_TARGETS][4];
+	const char *bare = "build/bench/bare.bpf.o", *obj = NULL;
+	int nt = 2, rounds = 5, cpu = -1, i, j, r, c, status = 1;
+	__u32 repeat = 1000000;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'B': bare = optarg; break;
+		case 'o': obj = optarg; break;
+		case 'p':
+			if (!obj || nt == MAX_TARGETS) {
+				usage(stderr);
+				return 2;
+			}
+			t[nt].obj_path = obj;
+			t[nt++].prog_name = optarg;
+			obj = NULL;
+			break;
+		case 'r': repeat = strtoul(optarg, NULL, 0); break;
+		case 'n': rounds = atoi(optarg); break;
+		case 'c': cpu = atoi(optarg); break;
+		case 'i':
+			if (obj || nt == MAX_TARGETS) {
+				usage(stderr);
+				return 2;
+			}
+			t[nt].prog_id = strtoul(optarg, NULL, 0);
+			t[nt++].prog_name = "prog";
+			break;
+		case 'l':
+			if (nt == 2) {
+				usage(stderr);
+				return 2;
+			}
+			t[nt - 1].prog_name = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (obj || optind != argc || repeat < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+		usage(stderr);
+		return 2;
+	}
+	libbpf_set_print(libbpf_print);
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			fprintf(stderr, "sl_pktcost: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+			return 1;
+		}
+	}
+	t[0] = (struct target){ .obj_path = bare, .prog_name = "bare_pass" };
+	t[1] = (struct target){ .obj_path = bare, .prog_name = "bare_drop" };
+	for (i = 0; i < nt; i++)
+		if (load_target(&t[i]))
+			goto cleanup;
+	build_pkt(&pkts[0], "UDP/IPv4", false, IPPROTO_UDP);
+	build_pkt(&pkts[1], "TCP/IPv4", false, IPPROTO_TCP);
+	build_pkt(&pkts[2], "UDP/IPv6", true, IPPROTO_UDP);
+	build_pkt(&pkts[3], "TCP/IPv6", true, IPPROTO_TCP);
+
+	/* Rounds outermost: a slow spell of the machine hits every program alike. */
+	for (r = 0; r < rounds; r++)
+		for (j = 0; j < 4; j++)
+			for (i = 0; i < nt; i++) {
+				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[j].data,
+					    .data_size_in = pkts[j].len, .repeat = repeat);
+
+				if (bpf_prog_test_run_opts(t[i].prog_fd, &o)) {
+					fprintf(stderr, "sl_pktcost: test run of %s: %s\n",
+						t[i].prog_name, strerror(errno));
+					goto cleanup;
+				}
+				ns[i][j][r] = o.duration;
+				ret[i][j] = o.retval;
+			}
+
+	printf("| program | packet | ns/packet median | min–max | net of bare_pass | verdict |\n");
+	printf("|---|---|---:|---:|---:|---|\n");
+	for (j = 0; j < 4; j++) {
+		double base = median(ns[0][j], rounds);
+
+		for (i = 0; i < nt; i++) {
+			__u32 lo = ns[i][j][0], hi = lo;
+
+			for (r = 1; r < rounds; r++) {
+				lo = ns[i][j][r] < lo ? ns[i][j][r] : lo;
+				hi = ns[i][j][r] > hi ? ns[i][j][r] : hi;
+			}
+			printf("| %s | %s | %.1f | %u–%u | %+.1f | %s |\n", t[i].prog_name,
+			       pkts[j].name, median(ns[i][j], rounds), lo, hi,
+			       median(ns[i][j], rounds) - base, verdict(ret[i][j]));
+		}
+	}
+	printf("\n%d rounds × %u runs per program and packet%s; `verdict` is the last run's.\n",
+	       rounds, repeat, cpu >= 0 ? ", pinned" : "");
+	status = 0;
+cleanup:
+	for (i = 0; i < nt; i++) {
+		if (!t[i].obj_path && t[i].prog_fd > 0)
+			close(t[i].prog_fd);
+		bpf_object__close(t[i].obj);
+	}
+	return status;
+}

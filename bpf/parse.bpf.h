@@ -21,7 +21,9 @@
  */
 struct sl_cursor {
 	void *pos;
-	void *end;
+	void *end;   /* end of the directly readable bytes (the linear area on TC) */
+	void *frame; /* start of the frame */
+	__u32 len;   /* whole frame length, which on TC may extend past `end` */
 };
 
 /* Packet classes, negative so that parsers can return them in place of a protocol number. */
@@ -48,7 +50,9 @@ struct sl_pkt {
 	__u32 saddr[4]; /* network order; IPv4 in saddr[0] */
 	__u8 family;    /* SL_AF_INET / SL_AF_INET6 */
 	__u8 l4proto;
+	__u16 l3_off;   /* offset of the IP header from the frame start */
 	__u16 l4_off;   /* offset of the L4 header from the frame start */
+	__u16 l4_hlen;  /* TCP/UDP header length; 0 for other protocols */
 	__u16 sport;    /* host order; 0 when not TCP/UDP */
 	__u16 dport;
 };
@@ -113,7 +117,7 @@ static __always_inline int sl_parse_ipv4(struct sl_cursor *c, struct sl_pkt *p)
 	if (!SL_HAS(c, iph, hlen))
 		return SL_PKT_MALFORMED;
 	tot = bpf_ntohs(iph->tot_len);
-	if (tot < hlen || (void *)iph + tot > c->end)
+	if (tot < hlen || ((void *)iph - c->frame) + tot > c->len)
 		return SL_PKT_MALFORMED; /* claims more than the frame holds */
 	p->family = SL_AF_INET;
 	p->saddr[0] = iph->saddr;
@@ -136,8 +140,8 @@ static __always_inline int sl_parse_ipv6(struct sl_cursor *c, struct sl_pkt *p)
 		return SL_PKT_MALFORMED;
 	if (ip6->version != 6)
 		return SL_PKT_MALFORMED;
-	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end)
-		return SL_PKT_MALFORMED;
+	if (((void *)(ip6 + 1) - c->frame) + bpf_ntohs(ip6->payload_len) > c->len)
+		return SL_PKT_MALFORMED; /* claims more than the frame holds */
 	p->family = SL_AF_INET6;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	c->pos = ip6 + 1;
@@ -201,6 +205,7 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pkt *p, vo
 			return SL_PKT_MALFORMED;
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
+		p->l4_hlen = th->doff * 4;
 		break;
 	case IPPROTO_UDP:
 		uh = c->pos;
@@ -208,6 +213,7 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pkt *p, vo
 			return SL_PKT_MALFORMED;
 		p->sport = bpf_ntohs(uh->source);
 		p->dport = bpf_ntohs(uh->dest);
+		p->l4_hlen = sizeof(*uh);
 		break;
 	case IPPROTO_ICMP:
 		if (p->family != SL_AF_INET || !SL_HAS(c, c->pos, SL_ICMP_HLEN))
@@ -224,17 +230,21 @@ static __always_inline int sl_parse_l4(struct sl_cursor *c, struct sl_pkt *p, vo
 }
 
 /*
- * Parse a frame. Returns SL_PKT_OK with *p filled, or a negative class. For SL_PKT_FRAGMENT the
- * family and source address are filled too, so fragments can be charged to their source.
+ * Parse a frame. [data, data_end) are the bytes that can be read directly; `len` is the whole
+ * frame's length (TC: skb->len, which counts paged data past data_end). Headers must lie in the
+ * readable part; length fields are checked against the whole frame. Returns SL_PKT_OK with *p
+ * filled, or a negative class. For SL_PKT_FRAGMENT the family and source address are filled
+ * too, so fragments can be charged to their source.
  */
-static __always_inline int sl_parse(void *data, void *data_end, struct sl_pkt *p)
+static __always_inline int sl_parse(void *data, void *data_end, __u32 len, struct sl_pkt *p)
 {
-	struct sl_cursor c = { .pos = data, .end = data_end };
+	struct sl_cursor c = { .pos = data, .end = data_end, .frame = data, .len = len };
 	int proto;
 
 	proto = sl_parse_eth(&c);
 	if (proto < 0)
 		return proto;
+	p->l3_off = c.pos - data;
 	if (proto == ETH_P_IP)
 		proto = sl_parse_ipv4(&c, p);
 	else if (proto == ETH_P_IPV6)

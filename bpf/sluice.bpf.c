@@ -151,8 +151,25 @@ static __always_inline int sl_limit(const struct sl_rule *r, const struct sl_gcf
 }
 
 /*
+ * Wire packets behind an XDP frame. An IP packet longer than the largest attached MTU can only
+ * be a GRO aggregate (generic XDP runs after GRO): it carried its payload in segments of
+ * MTU minus its headers each.
+ */
+static __always_inline __u64 sl_xdp_segs(const struct sl_config *cfg, const struct sl_pkt *p,
+					 __u64 bytes)
+{
+	__u64 hdrs = p->l4_off - p->l3_off + p->l4_hlen, seg;
+
+	if (!cfg->max_mtu || bytes - p->l3_off <= cfg->max_mtu || !p->l4_hlen ||
+	    cfg->max_mtu <= hdrs || bytes <= p->l4_off + p->l4_hlen)
+		return 1;
+	seg = cfg->max_mtu - hdrs;
+	return (bytes - p->l4_off - p->l4_hlen + seg - 1) / seg;
+}
+
+/*
  * The shared body. `bytes` is the frame length and `pkts` the number of wire packets it stands
- * for (GRO segments on TC). Returns SL_V_PASS or SL_V_DROP.
+ * for (GRO segments on TC; 0 on XDP: worked out here). Returns SL_V_PASS or SL_V_DROP.
  */
 static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, __u64 pkts)
 {
@@ -173,7 +190,9 @@ static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, _
 	g = &cfg->g[gen];
 	dry = g->dry_run;
 
-	cls = sl_parse(data, data_end, &p);
+	cls = sl_parse(data, data_end, bytes, &p);
+	if (!pkts)
+		pkts = cls == SL_PKT_OK ? sl_xdp_segs(cfg, &p, bytes) : 1;
 	switch (cls) {
 	case SL_PKT_OK:
 		break;
@@ -230,7 +249,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 
 	/* Programs without XDP frags support only see single-buffer frames: this is the length. */
-	if (sl_process(data, data_end, data_end - data, 1) == SL_V_DROP)
+	if (sl_process(data, data_end, data_end - data, 0) == SL_V_DROP)
 		return XDP_DROP;
 	return XDP_PASS;
 }

@@ -111,7 +111,12 @@ struct sl_gcfg {
  */
 struct sl_config {
 	__u32 gen; /* active generation, 0 or 1 */
-	__u32 attached; /* number of attachments, informational */
+	/*
+	 * Largest MTU of the attached interfaces, kept by attach. On XDP an IP packet longer than
+	 * this can only be a GRO aggregate (generic XDP runs after GRO); it is counted as the
+	 * number of wire packets it was made of, as TC counts gso_segs.
+	 */
+	__u32 max_mtu;
 	struct sl_gcfg g[2];
 };
 
@@ -240,6 +245,8 @@ struct sl_attach {
 	__u32 tc_handle; /* TC only */
 	__u32 tc_prio;   /* TC only */
 	__u32 created_qdisc;
+	__u32 mtu; /* at attach time; the largest over all attachments goes to sl_config.max_mtu */
+	__u32 _pad;
 	__u64 attached_ns; /* CLOCK_REALTIME */
 };
 

@@ -17,7 +17,8 @@ P=sldemo$$
 P=${P:0:11}
 sl_netns_setup "$P" --second-client
 PIN=$(sl_pin_root)
-T=$(sl_tmpdir)
+sl_tmpdir
+T=$SL_TMPDIR
 S() { "$SLUICE" --pin-root "$PIN" "$@"; }
 
 cat >"$T/policy.yaml" <<YAML

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -16,6 +18,7 @@
 #include "sluice.skel.h"
 #include "attach.h"
 #include "loader.h"
+#include "maps.h"
 #include "log.h"
 #include "netns.h"
 #include "util.h"
@@ -112,6 +115,45 @@ static int sl_attach_tc(const struct sl_attach_req *req, int prog_fd, __u32 ifin
 	return 0;
 }
 
+static __u32 sl_iface_mtu(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+
+	/* An ioctl, not /sys/class/net: after --netns, /sys still shows the host's namespace. */
+	if (fd < 0)
+		return 0;
+	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu > 0 ? mtu : 0;
+}
+
+/* sl_config.max_mtu := the largest MTU recorded over all attachments. */
+static int sl_update_max_mtu(int attach_fd, int config_fd)
+{
+	struct sl_attach_key cur, next;
+	struct sl_config cfg;
+	struct sl_attach a;
+	bool first = true;
+	__u32 mtu = 0;
+	int err;
+
+	while (!bpf_map_get_next_key(attach_fd, first ? NULL : &cur, &next)) {
+		first = false;
+		cur = next;
+		if (!bpf_map_lookup_elem(attach_fd, &cur, &a) && a.mtu > mtu)
+			mtu = a.mtu;
+	}
+	if ((err = sl_config_read(config_fd, &cfg)))
+		return err;
+	if (cfg.max_mtu == mtu)
+		return 0;
+	cfg.max_mtu = mtu;
+	return sl_config_write(config_fd, &cfg);
+}
+
 int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 {
 	struct sl_attach_key k = { .netns_ino = sl_netns_ino() };
@@ -163,11 +205,14 @@ int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 	rec.hook = req->hook;
 	rec.mode = req->mode;
 	rec.attached_ns = sl_realtime_ns();
+	rec.mtu = sl_iface_mtu(req->ifname);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_attach_v1), &k, &rec, BPF_ANY)) {
 		err = -errno;
 		pr_warn("attached, but cannot record it (%s): `sluice detach` will not find it\n",
 			strerror(errno));
 	}
+	sl_update_max_mtu(bpf_map__fd(skel->maps.sl_attach_v1),
+			  bpf_map__fd(skel->maps.sl_config_v1));
 out:
 	sl_unload(skel);
 	return err;
@@ -280,5 +325,6 @@ int sl_detach_entry(const char *pin_root, const struct sl_maps *m,
 		return err;
 	}
 	bpf_map_delete_elem(m->attach, k);
+	sl_update_max_mtu(m->attach, m->config);
 	return 0;
 }

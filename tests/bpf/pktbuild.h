@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#define PB_MAX_FRAME 2048
+#define PB_MAX_FRAME 4096
 #define PB_MAX_VLAN  3  /* one more than the parser accepts, to build the "third tag" case */
 #define PB_MAX_EXT   10 /* IPv6 extension headers, a few more than SL_MAX_EXTHDR */
 #define PB_MAX_LAYER (2 + PB_MAX_VLAN + PB_MAX_EXT + 4)

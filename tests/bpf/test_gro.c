@@ -100,3 +100,44 @@ Test(gro, tc_gso_bytes_unit_charges_length)
 		       FX_WANT(FX_DROP, slot, SL_R_LIMIT, SL_O_DROP), "3000 B > burst 2500");
 	fx_close(&f);
 }
+
+/*
+ * Generic XDP runs after GRO, so it can see one frame standing for many wire packets. Past the
+ * largest attached MTU, the frame counts as ceil(payload / (MTU - headers)) packets.
+ */
+Test(gro, xdp_aggregate_counts_wire_packets)
+{
+	/*
+	 * 14 Ethernet + 20 IPv4 + 20 TCP + 2,946 payload: 4 segments of 960 at MTU 1000 (the test
+	 * run takes frames up to about 3.5 KB, so the MTU is small rather than the frame large).
+	 */
+	struct pb_spec s = { .l3 = PB_IPV4, .src = "192.0.2.81", .l4 = IPPROTO_TCP,
+			     .frame_len = 3000 };
+	struct pb_frame pf = fx_frame(&s);
+	struct sl_config cfg;
+	__u32 slot;
+	struct fx f;
+
+	fx_open(&f);
+	fx_policy(&f, "version: 1\nname: gro\nsources:\n"
+		      "  - {name: default, cidr: 0.0.0.0/0, rate: 100, burst: 100}\n");
+	slot = fx_slot(&f, "default");
+	cr_assert_eq(sl_config_read(f.m.config, &cfg), 0);
+	cfg.max_mtu = 1000;
+	cr_assert_eq(sl_config_write(f.m.config, &cfg), 0);
+	cr_assert_eq(fx_send(&f, FX_XDP, &pf), FX_PASS);
+	cr_assert_eq(fx_pkts(&f, slot, SL_R_LIMIT, SL_O_PASS), 4, "a 4-segment aggregate");
+	/* A frame that fits the MTU is one packet, whatever its size. */
+	s.frame_len = 1014;
+	pf = fx_frame(&s);
+	cr_assert_eq(fx_send(&f, FX_XDP, &pf), FX_PASS);
+	cr_assert_eq(fx_pkts(&f, slot, SL_R_LIMIT, SL_O_PASS), 5, "a frame within the MTU");
+	/* Without a known MTU (nothing attached), every frame is one packet. */
+	cfg.max_mtu = 0;
+	cr_assert_eq(sl_config_write(f.m.config, &cfg), 0);
+	s.frame_len = 3000;
+	pf = fx_frame(&s);
+	cr_assert_eq(fx_send(&f, FX_XDP, &pf), FX_PASS);
+	cr_assert_eq(fx_pkts(&f, slot, SL_R_LIMIT, SL_O_PASS), 6, "no MTU known");
+	fx_close(&f);
+}

@@ -11,11 +11,20 @@
 
 /*
  * Contract. The data plane copies the first bytes of a TCP payload into a per-CPU scratch
- * buffer of SL_HTTP_SCAN bytes; `len` (<= SL_HTTP_SCAN; larger is clamped) of them are
- * payload, the rest is stale and never interpreted. Every read is buf[x & SL_HTTP_MASK], so
- * the verifier sees it inside the buffer whatever it knows about x. Offsets returned are into
- * buf. Each scanner is one plain bounded loop of at most SL_HTTP_SCAN iterations, one byte
- * per iteration, with a handful of states: it verifies on 5.15 without bpf_loop.
+ * buffer of SL_HTTP_SCAN bytes; `len` of them are payload (a larger len counts as
+ * SL_HTTP_SCAN), the rest is stale and never interpreted. Every read is buf[x & SL_HTTP_MASK],
+ * so the verifier sees it inside the buffer whatever it knows about x. Offsets returned are
+ * into buf. Each scanner is one plain loop of at most SL_HTTP_SCAN iterations (the bound is
+ * on each loop), one byte per iteration: no bpf_loop needed, so it verifies on 5.15.
+ *
+ * Verifier cost. The verifier walks a plain loop iteration by iteration, and in each one every
+ * path through the body for every distinct state of the loop's variables; a byte scanner
+ * written the obvious way (a switch on a state, offsets counted from 0) gives it one state per
+ * (machine state, offset where a value began) and it gives up at its 1M instruction limit.
+ * Here the loop bodies have no branch but the one that leaves the loop: tests are computed as
+ * 0 or 1 (sl_http_is0) and states are selected arithmetically (sl_http_sel), and offsets start
+ * from sl_http_zero(), which the verifier cannot tell is 0. It then sees one state and one
+ * path per byte. sl_http_hstep() is also the body for a bpf_loop() callback (5.17+).
  */
 #define SL_HTTP_SCAN 512 /* payload bytes scanned; a power of two */
 #define SL_HTTP_MASK (SL_HTTP_SCAN - 1)
@@ -58,23 +67,16 @@ enum sl_http_key {
 	((__u64)(a) << 56 | (__u64)(b) << 48 | (__u64)(c) << 40 | (__u64)(d) << 32 |          \
 	 (__u64)(e) << 24 | (__u64)(f) << 16 | (__u64)(g) << 8 | (__u64)(h))
 
-/*
- * Verifier aid: the compiler forgets what it knows about x here, so code after this point uses
- * x as computed, and cannot re-derive it from branch conditions (see sl_http_kstep).
- */
+/* The compiler forgets what it knows about x here (no instruction is emitted). */
 #define sl_http_opaque(x) asm volatile("" : "+r"(x))
 
 /*
- * Verifier aid for the plain loops: returns 0, but the verifier cannot tell. It is the XOR of
- * two copies of one byte of buf, which the compiler may not fold (sl_http_opaque) and the
- * verifier, which does not know they are equal, takes as an unknown byte, shifted up here to
- * span most of the 32-bit range. Each scan adds it to its first offset, so the offsets it
- * records (where a value started, where the target ended) are unknown scalars to the
- * verifier, never constants: its checks on them (a key longer than SL_KEY_MAX?) cannot be
- * decided on one path, nothing marks them precise, and states that differ only in such an
- * offset are pruned as equivalent. With constant offsets it walks every (value start, byte)
- * pair of a 512-byte scan and gives up at its 1M instruction limit. Reads stay in bounds
- * because every index is masked.
+ * Returns 0, but the verifier cannot tell: two loads of one byte are two unknowns to it, and
+ * their XOR, spread over 32 bits, an unknown number. Scans add it to their first offset, so
+ * the offsets they record (where a value starts, where the target ends) are unknown to the
+ * verifier rather than constants: no check on them can be decided on one path, and states that
+ * differ only in such an offset are pruned as equivalent. Reads stay in bounds because every
+ * index is masked. Nothing else writes the per-CPU buffer meanwhile, so the loads agree.
  */
 static __always_inline __u32 sl_http_zero(const __u8 *buf)
 {
@@ -83,6 +85,54 @@ static __always_inline __u32 sl_http_zero(const __u8 *buf)
 
 	return (a ^ b) * 0x01010101u;
 }
+
+/*
+ * 1 if x == 0, else 0, without a branch. BPF has no "set if equal": clang compiles a compare
+ * to a jump, one more path per byte for the verifier. The barriers hide each intermediate
+ * value so that clang cannot recognise the idiom and turn it back into a compare.
+ */
+static __always_inline __u64 sl_http_is0(__u64 x)
+{
+	__u64 t = -x;
+
+	sl_http_opaque(t);
+	t |= x;
+	sl_http_opaque(t);
+	return (t >> 63) ^ 1;
+}
+
+/* 1 if a < b, for a and b below 2^63, without a branch. */
+static __always_inline __u64 sl_http_lt(__u64 a, __u64 b)
+{
+	__u64 d = a - b;
+
+	sl_http_opaque(d);
+	return d >> 63;
+}
+
+/* cond (0 or 1) ? a : b, without a branch. */
+static __always_inline __u64 sl_http_sel(__u64 cond, __u64 a, __u64 b)
+{
+	__u64 m = -cond;
+
+	sl_http_opaque(m);
+	return b ^ ((a ^ b) & m);
+}
+
+/* 1 if c is a space or a tab. */
+static __always_inline __u64 sl_http_blank(__u64 c)
+{
+	return sl_http_is0(c ^ ' ') | sl_http_is0(c ^ '\t');
+}
+
+/* 1 if c is CR or LF. */
+static __always_inline __u64 sl_http_eol(__u64 c)
+{
+	return sl_http_is0(c ^ '\r') | sl_http_is0(c ^ '\n');
+}
+
+/* Zero iff (w & care) | fold == want: `fold` has 0x20 at letters, so both cases match. */
+#define sl_http_diff(w, care, fold, want) ((((w) & (care)) | (fold)) ^ (want))
 
 /* 8 bytes from p, big-endian (byte p in the top), each index masked into the buffer. */
 static __always_inline __u64 sl_http_load8(const __u8 *buf, __u32 p)
@@ -145,7 +195,8 @@ static __always_inline int sl_http_request_line(const __u8 *buf, __u32 len, __u3
 {
 	__u32 m = sl_http_method(buf, len);
 	__u32 p0 = sl_http_method_len(m) + 1;
-	__u32 p, i, pend = 0, sp = 0, in_query = 0, found = 0;
+	__u32 i, n, p, z, pend, sp = 0, stop = 0;
+	__u64 q, in_query = 0;
 	__u64 v;
 	__u8 c;
 
@@ -155,34 +206,37 @@ static __always_inline int sl_http_request_line(const __u8 *buf, __u32 len, __u3
 	*line_end = 0;
 	if (m == SL_HTTP_NONE)
 		return SL_HTTP_RL_NOT_REQ;
-	if (len > SL_HTTP_SCAN)
-		len = SL_HTTP_SCAN;
-	p = p0 + sl_http_zero(buf);
+	len = sl_http_sel(sl_http_lt(SL_HTTP_SCAN, len), SL_HTTP_SCAN, len);
+	/* len and p0 differ by method: unknown, the loop is walked once for all methods. */
+	z = sl_http_zero(buf);
+	len += z;
+	sl_http_opaque(len);
+	p0 += z;
+	sl_http_opaque(p0);
+	n = len - p0 + z; /* p0 <= len: the method matched */
+	p = p0 + z;
+	pend = p;
 	for (i = 0; i < SL_HTTP_SCAN; i++) { /* bound: SL_HTTP_SCAN bytes */
+		if (i >= n)
+			break;
 		sl_http_opaque(p);
-		if (p >= len)
-			break;
 		c = buf[p & SL_HTTP_MASK];
-		if (c == ' ') {
+		/* A space ends the target; other control bytes and DEL are not allowed in it. */
+		if (sl_http_lt(c, '!') | sl_http_is0(c ^ 0x7f)) {
 			sp = p;
-			found = 1;
+			stop = 1;
 			break;
 		}
-		if (c <= ' ' || c == 0x7f)
-			return SL_HTTP_RL_NOT_REQ;
-		if (c == '?' && !in_query) {
-			in_query = 1;
-			pend = p;
-		}
+		q = sl_http_is0(c ^ '?') & (in_query ^ 1);
+		pend = sl_http_sel(q, p, pend);
+		in_query |= q;
 		p++;
 	}
-	if (!in_query)
-		pend = p; /* the space, or len */
-	*path_len = pend - p0;
-	if (!found)
+	*path_len = sl_http_sel(in_query, pend, p) - p0;
+	if (!stop) /* not i >= n: i differs at each exit, stop does not */
 		return SL_HTTP_RL_TRUNC;
-	if (sp == p0)
-		return SL_HTTP_RL_NOT_REQ; /* empty target */
+	if (buf[sp & SL_HTTP_MASK] != ' ' || sp == p0)
+		return SL_HTTP_RL_NOT_REQ; /* control byte, or empty target */
 	/* "HTTP/1.d" then CRLF or LF: 9 or 10 bytes after the space. */
 	if (len - sp < 10)
 		return SL_HTTP_RL_TRUNC;
@@ -212,11 +266,6 @@ static __always_inline int sl_http_request_line(const __u8 *buf, __u32 len, __u3
  * match. After "Authorization:", when its first token ends, the window must end in
  * "<':' or blank>Bearer<end>". Blanks after the name (or Bearer) are skipped, and the step
  * returns SL_HEV_VALUE at the value's first byte; sl_http_key_value() then reads the value.
- *
- * Why this shape: the verifier walks every iteration of a plain loop, and in each iteration
- * every distinct state of the loop's variables. Here those are the window (unknown bytes to
- * it), positions (unknown too, see sl_http_zero) and the three states: a few states per byte,
- * not one per (state, offset where something began).
  */
 enum sl_http_hev {
 	SL_HEV_NONE = 0, /* go on */
@@ -233,25 +282,9 @@ enum {
 struct sl_http_hscan {
 	__u64 w0;    /* the last 8 bytes read, the newest in the low byte */
 	__u64 w1;    /* the 8 bytes before them */
-	__u32 st;    /* SL_HS_* */
-	__u32 flags; /* SL_HTTP_KF_* */
+	__u64 st;    /* SL_HS_* */
+	__u64 flags; /* SL_HTTP_KF_* */
 };
-
-/*
- * Zero iff (w & care) | fold == want: `fold` has 0x20 at letters, so both cases match. Kept as
- * arithmetic (ORed, not &&-ed) so that a name check is one branch for the verifier, not four.
- */
-#define sl_http_diff(w, care, fold, want) ((((w) & (care)) | (fold)) ^ (want))
-
-static __always_inline int sl_http_is_blank(__u8 c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static __always_inline int sl_http_is_vend(__u8 c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 /* Start at a line start: the window holds the LF that ended the previous line. */
 static __always_inline void sl_http_hscan_init(struct sl_http_hscan *h, __u32 flags)
@@ -262,90 +295,77 @@ static __always_inline void sl_http_hscan_init(struct sl_http_hscan *h, __u32 fl
 	h->flags = flags;
 }
 
-/* One header byte c. Returns SL_HEV_NONE to go on, else the event at this byte. */
+/* One header byte c. Returns SL_HEV_NONE to go on, else the event at this byte. No branch. */
 static __always_inline int sl_http_hstep(struct sl_http_hscan *h, __u8 c)
 {
 	__u64 w0 = (h->w0 << 8) | c;
 	__u64 w1 = (h->w1 << 8) | (h->w0 >> 56);
-	__u8 prev;
+	__u64 prev7 = w0 >> 56;         /* the byte 7 before c */
+	__u64 prev1 = (w0 >> 8) & 0xff; /* the byte just before c */
+	__u64 ows = sl_http_is0(h->st ^ SL_HS_OWS);
+	__u64 auth = sl_http_is0(h->st ^ SL_HS_AUTH);
+	__u64 colon = sl_http_is0(c ^ ':');
+	__u64 blank = sl_http_blank(c);
+	__u64 eol = sl_http_eol(c);
+	__u64 lf = sl_http_is0(c ^ '\n');
+	__u64 xname, aname, bearer, other, empty, st;
 
-	/*
-	 * Verifier aid. The window is computed from c before any branch on c. Without the
-	 * barrier clang may rebuild it inside the branches from what they imply ("c is ':'
-	 * here"); the verifier would then know some bytes of the window and keep one state per
-	 * pattern of known bytes.
-	 */
-	sl_http_opaque(w0);
+	/* "\nX-API-Key:", if enabled */
+	xname = colon & sl_http_is0(sl_http_diff(w0, ~0ULL, SL_STR8(' ', ' ', ' ', 0, ' ', ' ', ' ', 0),
+						 SL_STR8('a', 'p', 'i', '-', 'k', 'e', 'y', ':')) |
+				    sl_http_diff(w1, 0xffffffULL, SL_STR8(0, 0, 0, 0, 0, 0, ' ', 0),
+						 SL_STR8(0, 0, 0, 0, 0, '\n', 'x', '-')) |
+				    (~h->flags & SL_HTTP_KF_XAPIKEY));
+	/* "\nAuthorization:", if Bearer is enabled */
+	aname = colon & sl_http_is0(sl_http_diff(w0, ~0ULL, SL_STR8(' ', ' ', ' ', ' ', ' ', ' ', ' ', 0),
+						 SL_STR8('i', 'z', 'a', 't', 'i', 'o', 'n', ':')) |
+				    sl_http_diff(w1, 0xffffffffffffffULL,
+						 SL_STR8(0, 0, ' ', ' ', ' ', ' ', ' ', ' '),
+						 SL_STR8(0, '\n', 'a', 'u', 't', 'h', 'o', 'r')) |
+				    (~h->flags & SL_HTTP_KF_BEARER));
+	/* In the first token after "Authorization:", c ends "<':' or blank>Bearer" ... */
+	bearer = auth & (blank | eol) &
+		 sl_http_is0(sl_http_diff(w0, 0x00ffffffffffff00ULL,
+					  SL_STR8(0, ' ', ' ', ' ', ' ', ' ', ' ', 0),
+					  SL_STR8(0, 'b', 'e', 'a', 'r', 'e', 'r', 0))) &
+		 (sl_http_is0(prev7 ^ ':') | sl_http_blank(prev7));
+	/* ... or ends another token: no key on this line. */
+	other = auth & (blank | eol) & ((sl_http_is0(prev1 ^ ':') | sl_http_blank(prev1) | bearer) ^ 1);
+	/* An LF right after an LF or a CRLF: the blank line. */
+	empty = lf & (sl_http_is0((w0 & 0xffff) ^ 0x0a0a) | sl_http_is0((w0 & 0xffffff) ^ 0x0a0d0a));
+
 	h->w0 = w0;
 	h->w1 = w1;
+	st = sl_http_sel(lf | other, SL_HS_LINE, h->st);
+	st = sl_http_sel(aname, SL_HS_AUTH, st);
+	st = sl_http_sel(xname | (bearer & blank), SL_HS_OWS, st);
+	h->st = sl_http_sel(ows, SL_HS_OWS, st);
 
-	if (h->st == SL_HS_OWS)
-		return sl_http_is_blank(c) ? SL_HEV_NONE : SL_HEV_VALUE;
-	if (c == ':') {
-		if ((sl_http_diff(w0, ~0ULL, SL_STR8(' ', ' ', ' ', 0, ' ', ' ', ' ', 0),
-				  SL_STR8('a', 'p', 'i', '-', 'k', 'e', 'y', ':')) |
-		     sl_http_diff(w1, 0xffffffULL, SL_STR8(0, 0, 0, 0, 0, 0, ' ', 0),
-				  SL_STR8(0, 0, 0, 0, 0, '\n', 'x', '-')) |
-		     (~h->flags & SL_HTTP_KF_XAPIKEY)) == 0)
-			h->st = SL_HS_OWS;
-		else if ((sl_http_diff(w0, ~0ULL, SL_STR8(' ', ' ', ' ', ' ', ' ', ' ', ' ', 0),
-				       SL_STR8('i', 'z', 'a', 't', 'i', 'o', 'n', ':')) |
-			  sl_http_diff(w1, 0xffffffffffffffULL,
-				       SL_STR8(0, 0, ' ', ' ', ' ', ' ', ' ', ' '),
-				       SL_STR8(0, '\n', 'a', 'u', 't', 'h', 'o', 'r')) |
-			  (~h->flags & SL_HTTP_KF_BEARER)) == 0)
-			h->st = SL_HS_AUTH;
-		return SL_HEV_NONE;
-	}
-	if (!sl_http_is_vend(c))
-		return SL_HEV_NONE;
-	if (h->st == SL_HS_AUTH) {
-		/* "Bearer" right after ':' or a blank, ended by this byte. */
-		prev = w0 >> 56;
-		if (sl_http_diff(w0, 0x00ffffffffffff00ULL, SL_STR8(0, ' ', ' ', ' ', ' ', ' ', ' ', 0),
-				 SL_STR8(0, 'b', 'e', 'a', 'r', 'e', 'r', 0)) == 0 &&
-		    (prev == ':' || sl_http_is_blank(prev))) {
-			if (c == '\r' || c == '\n')
-				return SL_HEV_VALUE; /* "Bearer" ends the line: empty */
-			h->st = SL_HS_OWS;
-			return SL_HEV_NONE;
-		}
-		/* A first token ended and was not Bearer: no key on this line. */
-		prev = w0 >> 8;
-		if (prev != ':' && !sl_http_is_blank(prev))
-			h->st = SL_HS_LINE;
-	}
-	if (c == '\n') {
-		h->st = SL_HS_LINE;
-		/* Blank line, "\n\n" or "\n\r\n": one product is zero iff either matches. */
-		if (((w0 & 0xffff) ^ 0x0a0a) * ((w0 & 0xffffff) ^ 0x0a0d0a) == 0)
-			return SL_HEV_END;
-	}
-	return SL_HEV_NONE;
+	/* After the blanks, any byte starts the value; "Bearer" at the end of the line: empty. */
+	return (int)(((ows & (blank ^ 1)) | (bearer & eol)) * SL_HEV_VALUE |
+		     ((ows ^ 1) & empty) * SL_HEV_END);
 }
 
 /*
- * The key value that starts at q (SL_HEV_VALUE): it runs to CR, LF, space or tab. Returns
- * FOUND, INVALID (empty, or longer than SL_KEY_MAX) or CUT (len reached first; *key_len is
- * what was seen). Loop bound: SL_KEY_MAX + 1 bytes.
+ * The key value that starts at q (where SL_HEV_VALUE was returned; q < len <= SL_HTTP_SCAN):
+ * it runs to CR, LF, space or tab. Returns FOUND, INVALID (empty, or longer than SL_KEY_MAX)
+ * or CUT (len reached first: *key_len is what was seen). Loop bound: SL_KEY_MAX + 1 bytes.
  */
 static __always_inline int sl_http_key_value(const __u8 *buf, __u32 len, __u32 q,
 					     __u32 *key_off, __u32 *key_len)
 {
-	__u32 j, n, e = q;
+	__u32 j, n = len - q, e = q;
+	__u8 c;
 
-	if (len > SL_HTTP_SCAN)
-		len = SL_HTTP_SCAN;
 	*key_off = q;
-	*key_len = 0;
-	n = len - q; /* q < len */
 	for (j = 0; j <= SL_KEY_MAX; j++) { /* bound: SL_KEY_MAX + 1 bytes */
 		if (j >= n) {
-			*key_len = len - q;
-			return *key_len > SL_KEY_MAX ? SL_HTTP_KEY_INVALID : SL_HTTP_KEY_CUT;
+			*key_len = n;
+			return n > SL_KEY_MAX ? SL_HTTP_KEY_INVALID : SL_HTTP_KEY_CUT;
 		}
 		sl_http_opaque(e);
-		if (sl_http_is_vend(buf[e & SL_HTTP_MASK])) {
+		c = buf[e & SL_HTTP_MASK];
+		if (sl_http_blank(c) | sl_http_eol(c)) {
 			*key_len = e - q;
 			return *key_len ? SL_HTTP_KEY_FOUND : SL_HTTP_KEY_INVALID;
 		}
@@ -356,9 +376,26 @@ static __always_inline int sl_http_key_value(const __u8 *buf, __u32 len, __u32 q
 }
 
 /*
+ * The result once the byte loop has stopped: with event ev at offset p, or (SL_HEV_NONE) at
+ * len. For sl_http_find_key and for a bpf_loop() driver of sl_http_hstep().
+ */
+static __always_inline int sl_http_key_end(const struct sl_http_hscan *h, int ev, __u32 p,
+					   const __u8 *buf, __u32 len, __u32 *key_off,
+					   __u32 *key_len)
+{
+	*key_off = len;
+	*key_len = 0;
+	if (ev == SL_HEV_VALUE)
+		return sl_http_key_value(buf, len, p, key_off, key_len);
+	if (ev == SL_HEV_END)
+		return SL_HTTP_KEY_NONE;
+	return h->st == SL_HS_OWS ? SL_HTTP_KEY_CUT : SL_HTTP_KEY_TRUNC;
+}
+
+/*
  * Find the API key in the header lines that start at `start` (the request line's *line_end;
  * 0 also works: a request line never matches a header name). The first key header of an
- * enabled kind decides; the scan ends in its value, at the blank line that ends the headers,
+ * enabled kind decides: the scan ends in its value, at the blank line that ends the headers,
  * or at len. Loop bound: SL_HTTP_SCAN iterations, one byte each, then sl_http_key_value().
  */
 static __always_inline int sl_http_find_key(const __u8 *buf, __u32 len, __u32 start, __u32 flags,
@@ -369,17 +406,17 @@ static __always_inline int sl_http_find_key(const __u8 *buf, __u32 len, __u32 st
 	int ev = SL_HEV_NONE;
 
 	sl_http_hscan_init(&h, flags);
-	if (len > SL_HTTP_SCAN)
-		len = SL_HTTP_SCAN;
-	*key_off = len;
-	*key_len = 0;
+	len = sl_http_sel(sl_http_lt(SL_HTTP_SCAN, len), SL_HTTP_SCAN, len);
 	/*
-	 * Verifier aid: the loop's limit n is made unknown too, so that its exit test does not
-	 * narrow len differently at each iteration (code after the loop would then be walked
-	 * once per exit).
+	 * len, n and p are unknown to the verifier: len, because callers' checks may have made
+	 * it a constant on some paths and a range on others (the loop would be walked for each),
+	 * n, because its exit test would otherwise narrow len differently at each iteration (the
+	 * code after the loop would be walked once per exit).
 	 */
 	z = sl_http_zero(buf);
-	n = (len > start ? len - start : 0) + z;
+	len += z;
+	sl_http_opaque(len);
+	n = sl_http_sel(sl_http_lt(len, start), 0, (__u64)len - start) + z;
 	p = start + z;
 	for (i = 0; i < SL_HTTP_SCAN; i++) { /* bound: SL_HTTP_SCAN bytes */
 		if (i >= n)
@@ -390,11 +427,7 @@ static __always_inline int sl_http_find_key(const __u8 *buf, __u32 len, __u32 st
 			break;
 		p++;
 	}
-	if (ev == SL_HEV_VALUE)
-		return sl_http_key_value(buf, len, p, key_off, key_len);
-	if (ev == SL_HEV_END)
-		return SL_HTTP_KEY_NONE;
-	return h.st == SL_HS_OWS ? SL_HTTP_KEY_CUT : SL_HTTP_KEY_TRUNC;
+	return sl_http_key_end(&h, ev, p, buf, len, key_off, key_len);
 }
 
 #endif /* SLUICE_HTTP_H */

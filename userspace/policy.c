@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "policy.h"
+#include "sluice_http.h"
 #include "sluice_prefix.h"
 
 #define POLICY_MAX_BYTES (1024 * 1024)
@@ -31,15 +33,36 @@ struct cidr_ref {
 	int seq;  /* order in the file */
 };
 
-/* Everything one parse needs; `refs` collects every CIDR for the duplicate check. */
+enum { L_RATE, L_BURST, L_BRATE, L_BBURST, L_ACTION, L_NR };
+
+/* The limit keys of a plan or of a tenant's overrides as written; a NULL node: not given. */
+struct lim_in {
+	const yaml_node_t *n[L_NR];
+	__u64 v[L_NR]; /* v[L_ACTION]: enum sl_over_action */
+};
+
+struct key_slot;
+
+/*
+ * Everything one parse needs; `refs` collects every CIDR for the duplicate check, `keyset`
+ * every key of every tenant (a hash table, at most half full) for the same purpose.
+ */
 struct pctx {
 	const char *file;
+	const char *dir; /* prefix of relative keys_file paths: "" or ends in '/' */
 	yaml_document_t *doc;
 	char *err;
 	size_t errlen;
+	__u64 hash; /* FNV-1a 64: the policy's bytes, then each keys file read */
 	struct cidr_ref *refs;
 	int n_refs;
 	int name_line[SL_MAX_RULES];
+	struct lim_in plan_in[SL_MAX_PLANS];
+	int tenant_line[SL_MAX_TENANTS];
+	int group_line[SL_MAX_GROUPS];
+	struct key_slot *keyset;
+	size_t keyset_cap;
+	int n_keys;
 };
 
 /* One key of a mapping: the parser fills k/v with the nodes found, NULL when absent. */
@@ -678,8 +701,12 @@ static int get_cidrs(struct pctx *c, const yaml_node_t *n, int rule, struct sl_p
 	return 0;
 }
 
+/*
+ * prefix: {ipv4: N, ipv6: N} into *p4 / *p6 (left alone when a key is absent). `whole` ends the
+ * range hint: what prefix 0 means where this mapping is ("one bucket for the whole rule").
+ */
 static int get_prefix(const struct pctx *c, const yaml_node_t *n, const char *where,
-		      struct sl_policy_rule *r)
+		      const char *whole, __u8 *p4, __u8 *p6)
 {
 	struct field f[] = { { .key = "ipv4" }, { .key = "ipv6" } };
 	char in[128];
@@ -699,9 +726,9 @@ static int get_prefix(const struct pctx *c, const yaml_node_t *n, const char *wh
 			return ret;
 		if (v > 32)
 			return fail(c, line_of(f[0].v),
-				    "prefix ipv4 %llu is out of range; give 0 to 32 (32: each address, 0: one bucket for the whole rule)",
-				    (unsigned long long)v);
-		r->prefix4 = v;
+				    "prefix ipv4 %llu is out of range; give 0 to 32 (32: each address, 0: %s)",
+				    (unsigned long long)v, whole);
+		*p4 = v;
 	}
 	if (f[1].v) {
 		ret = get_count(c, f[1].v, "prefix ipv6", &v);
@@ -709,9 +736,9 @@ static int get_prefix(const struct pctx *c, const yaml_node_t *n, const char *wh
 			return ret;
 		if (v > 128)
 			return fail(c, line_of(f[1].v),
-				    "prefix ipv6 %llu is out of range; give 0 to 128 (64: each /64 subnet, 0: one bucket for the whole rule)",
-				    (unsigned long long)v);
-		r->prefix6 = v;
+				    "prefix ipv6 %llu is out of range; give 0 to 128 (64: each /64 subnet, 0: %s)",
+				    (unsigned long long)v, whole);
+		*p6 = v;
 	}
 	return 0;
 }
@@ -779,9 +806,9 @@ enum {
 	R_NR,
 };
 
-/* The name of rule `idx` if it has a usable one, for messages before it is validated. */
-static void rule_where(const struct pctx *c, const yaml_node_t *n, int idx, char *buf,
-		       size_t len)
+/* "in NOUN \"name\"" for item `idx` of a list, from its name if usable, before validation. */
+static void item_where(const struct pctx *c, const yaml_node_t *n, const char *noun, int idx,
+		       char *buf, size_t len)
 {
 	yaml_node_pair_t *pair;
 	SHOWBUF(sb);
@@ -792,11 +819,11 @@ static void rule_where(const struct pctx *c, const yaml_node_t *n, int idx, char
 		if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
 		    !strcmp(scalar_text(k), "name") && scalar_len(v)) {
 			show(sb, scalar_text(v), scalar_len(v));
-			snprintf(buf, len, "in rule \"%s\"", sb);
+			snprintf(buf, len, "in %s \"%s\"", noun, sb);
 			return;
 		}
 	}
-	snprintf(buf, len, "in rule #%d", idx + 1);
+	snprintf(buf, len, "in %s #%d", noun, idx + 1);
 }
 
 static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_policy *p)
@@ -823,7 +850,7 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 			    "rule #%d must be a mapping (name: ..., cidr: ..., rate: ...), not %s",
 			    idx + 1, kind(n));
 	r->line = line_of(n);
-	rule_where(c, n, idx, where, sizeof(where));
+	item_where(c, n, "rule", idx, where, sizeof(where));
 	ret = get_fields(c, n, where, f, R_NR);
 	if (ret)
 		return ret;
@@ -872,7 +899,8 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 	r->prefix4 = 32;
 	r->prefix6 = 64;
 	if (f[R_PREFIX].v) {
-		ret = get_prefix(c, f[R_PREFIX].v, where, r);
+		ret = get_prefix(c, f[R_PREFIX].v, where, "one bucket for the whole rule",
+				 &r->prefix4, &r->prefix6);
 		if (ret)
 			return ret;
 	}
@@ -1032,6 +1060,1220 @@ static int parse_rules(struct pctx *c, const yaml_node_t *n, struct sl_policy *p
 	return check_dup_cidrs(c, p);
 }
 
+/*
+ * The HTTP layer: http, plans, tenants (with their keys files), unknown_key and groups. All of
+ * it needs the http section; without it the policy is the L3/L4 rules alone.
+ */
+
+/* A keys file holds at most SL_MAX_KEYS keys of SL_KEY_MAX bytes, plus comments. */
+#define KEYS_MAX_BYTES (16 * 1024 * 1024)
+#define MAX_WEIGHT     1000000
+#define LIST_MAX       160 /* characters of a list of names (plans, ports) in a message */
+
+/* A message naming a file other than the policy: a keys file, with its own line numbers. */
+static int __attribute__((format(printf, 4, 5)))
+fail_in(const struct pctx *c, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vemit(c->err, c->errlen, file, line, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Append ", s" (or "s" first) to a list in buf, ending it with "..." once it is too long. */
+static void list_add(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used >= 3 && !strcmp(buf + used - 3, "..."))
+		return;
+	if (used + strlen(s) + 2 > LIST_MAX || used + strlen(s) + 6 > len) {
+		snprintf(buf + used, len - used, "%s...", used ? ", " : "");
+		return;
+	}
+	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", s);
+}
+
+/* A burst of requests (bytes: of request bytes), as given: at least 1, or one full frame. */
+static int check_req_burst(const struct pctx *c, const yaml_node_t *n, const char *what,
+			   __u64 burst, bool bytes)
+{
+	if (!bytes && burst == 0)
+		return fail(c, line_of(n), "%s 0 would admit no request; give at least 1", what);
+	if (bytes && burst < MIN_BYTES_BURST)
+		return fail(c, line_of(n),
+			    "%s %llu is below %d bytes, one full-size Ethernet frame: a request larger than the burst would never pass; give at least %d",
+			    what, (unsigned long long)burst, MIN_BYTES_BURST, MIN_BYTES_BURST);
+	return 0;
+}
+
+/* A port number, 1..65535. */
+static int get_port(const struct pctx *c, const yaml_node_t *n, const char *what, __u16 *out)
+{
+	__u64 v;
+	int ret;
+
+	ret = get_count(c, n, what, &v);
+	if (ret)
+		return ret;
+	if (v < 1 || v > 65535)
+		return fail(c, line_of(n), "%s %llu is out of range; give a TCP port, 1 to 65535",
+			    what, (unsigned long long)v);
+	*out = v;
+	return 0;
+}
+
+/* The items of a value that may be one scalar or a list of them; *count 0 for an empty list. */
+static int get_items(const struct pctx *c, const yaml_node_t *n, const char *what,
+		     const char *example, yaml_node_item_t **items, int *count)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return fail(c, line_of(n), "%s must be one value or a list like %s, not a mapping",
+			    what, example);
+	if (n->type == YAML_SCALAR_NODE) {
+		*items = NULL;
+		*count = 1;
+		return 0;
+	}
+	*items = n->data.sequence.items.start;
+	*count = (int)(n->data.sequence.items.top - *items);
+	return 0;
+}
+
+static const yaml_node_t *item_at(const struct pctx *c, const yaml_node_t *n,
+				  yaml_node_item_t *items, int i)
+{
+	return items ? node_at(c, items[i]) : n;
+}
+
+static int get_ports(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	int lines[SL_MAX_HTTP_PORTS];
+	yaml_node_item_t *items = NULL;
+	int count = 0, i, j, ret;
+
+	ret = get_items(c, n, "ports", "[80, 8080]", &items, &count);
+	if (ret)
+		return ret;
+	if (count == 0)
+		return fail(c, line_of(n), "ports list is empty; give 1 to %d TCP ports",
+			    SL_MAX_HTTP_PORTS);
+	for (i = 0; i < count; i++) {
+		const yaml_node_t *e = item_at(c, n, items, i);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed ports list");
+		if (i == SL_MAX_HTTP_PORTS)
+			return fail(c, line_of(e),
+				    "too many ports: %d; http takes at most %d (one per listening socket of the API)",
+				    count, SL_MAX_HTTP_PORTS);
+		ret = get_port(c, e, "port", &p->http_ports[i]);
+		if (ret)
+			return ret;
+		lines[i] = line_of(e);
+		for (j = 0; j < i; j++) {
+			if (p->http_ports[j] == p->http_ports[i])
+				return fail(c, lines[i],
+					    "port %u is listed twice (first on line %d); remove one",
+					    p->http_ports[i], lines[j]);
+		}
+		p->n_http_ports = i + 1;
+	}
+	return 0;
+}
+
+static const struct word header_words[] = {
+	{ "x-api-key", SL_HTTP_KF_XAPIKEY },
+	{ "authorization: bearer", SL_HTTP_KF_BEARER },
+};
+
+static int get_key_headers(const struct pctx *c, const yaml_node_t *n, __u32 *out)
+{
+	yaml_node_item_t *items = NULL;
+	int count = 0, i, w, ret;
+	const char *s;
+	SHOWBUF(sb);
+
+	ret = get_items(c, n, "key_headers", "[x-api-key, \"authorization: bearer\"]", &items,
+			&count);
+	if (ret)
+		return ret;
+	if (count == 0)
+		return fail(c, line_of(n),
+			    "key_headers is empty; give x-api-key, \"authorization: bearer\" or both (leave key_headers out for both)");
+	*out = 0;
+	for (i = 0; i < count; i++) {
+		const yaml_node_t *e = item_at(c, n, items, i);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed key_headers list");
+		/* An unquoted `authorization: bearer` in a list is a one-pair mapping to YAML. */
+		if (e->type == YAML_MAPPING_NODE)
+			return fail(c, line_of(e),
+				    "a key header is a mapping here; quote it: \"authorization: bearer\" (unquoted, YAML reads the colon as a key)");
+		ret = get_scalar(c, e, "key header", "x-api-key or \"authorization: bearer\"", &s);
+		if (ret)
+			return ret;
+		w = find_word(header_words, ARRAY_LEN(header_words), s, true);
+		if (w < 0)
+			return fail(c, line_of(e),
+				    "key header \"%s\" is not supported; use x-api-key or \"authorization: bearer\"",
+				    show(sb, s, strlen(s)));
+		if (*out & header_words[w].val)
+			return fail(c, line_of(e), "key header \"%s\" is listed twice; remove one",
+				    header_words[w].text);
+		*out |= header_words[w].val;
+	}
+	return 0;
+}
+
+static int parse_http(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	struct field f[] = { { .key = "ports" }, { .key = "key_headers" } };
+	int ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), "http must be a mapping like {ports: [8080]}, not %s",
+			    kind(n));
+	ret = get_fields(c, n, "in http", f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (!f[0].v)
+		return fail(c, line_of(n),
+			    "http has no \"ports\" key; add ports: [8080] (the TCP ports the API listens on)");
+	ret = get_ports(c, f[0].v, p);
+	if (ret)
+		return ret;
+	p->key_headers = SL_HTTP_KF_DEFAULT;
+	if (f[1].v)
+		return get_key_headers(c, f[1].v, &p->key_headers);
+	return 0;
+}
+
+static const struct word over_words[] = {
+	{ "drop", SL_OVER_DROP },
+	{ "reset", SL_OVER_RESET },
+	{ "http429", SL_OVER_HTTP429 },
+};
+
+/* Each value given is checked on its own here; resolve_limits() checks how they combine. */
+static int get_lim_in(const struct pctx *c, const yaml_node_t *n, const char *where,
+		      struct lim_in *in)
+{
+	struct field f[L_NR] = {
+		[L_RATE] = { .key = "rate" },
+		[L_BURST] = { .key = "burst" },
+		[L_BRATE] = { .key = "bytes_rate" },
+		[L_BBURST] = { .key = "bytes_burst" },
+		[L_ACTION] = { .key = "action" },
+	};
+	int ret, i, v;
+
+	memset(in, 0, sizeof(*in));
+	ret = get_fields(c, n, where, f, L_NR);
+	if (ret)
+		return ret;
+	for (i = 0; i < L_NR; i++) {
+		if (!f[i].v)
+			continue;
+		in->n[i] = f[i].v;
+		if (i == L_ACTION) {
+			ret = get_word(c, f[i].v, "action", over_words, ARRAY_LEN(over_words), &v);
+			in->v[i] = v;
+		} else {
+			ret = get_count(c, f[i].v, f[i].key, &in->v[i]);
+		}
+		if (ret)
+			return ret;
+	}
+	if (in->n[L_RATE] && !in->v[L_RATE])
+		return fail(c, line_of(in->n[L_RATE]),
+			    "rate 0 would refuse every request; give at least 1 (requests per second)");
+	if (in->n[L_BURST]) {
+		ret = check_req_burst(c, in->n[L_BURST], "burst", in->v[L_BURST], false);
+		if (ret)
+			return ret;
+	}
+	if (in->n[L_BRATE] && !in->v[L_BRATE])
+		return fail(c, line_of(in->n[L_BRATE]),
+			    "bytes_rate 0 would refuse every request; give at least 1 (request bytes per second), or leave bytes_rate out for no byte limit");
+	if (in->n[L_BBURST])
+		return check_req_burst(c, in->n[L_BBURST], "bytes_burst", in->v[L_BBURST], true);
+	return 0;
+}
+
+/*
+ * Limits of plan `pi` with the overrides `ovr` applied (NULL: the plan itself). A burst that
+ * neither gives defaults to the rate in effect after the overrides. `tenant` names the tenant
+ * for messages (NULL for the plan).
+ */
+static int resolve_limits(const struct pctx *c, const struct sl_policy *p, int pi,
+			  const struct lim_in *ovr, const char *tenant, struct sl_req_limits *out)
+{
+	const struct lim_in *plan = &c->plan_in[pi];
+	const yaml_node_t *src[L_NR];
+	__u64 v[L_NR];
+	int i;
+
+	for (i = 0; i < L_NR; i++) {
+		bool o = ovr && ovr->n[i];
+
+		src[i] = o ? ovr->n[i] : plan->n[i];
+		v[i] = o ? ovr->v[i] : plan->v[i];
+	}
+	memset(out, 0, sizeof(*out));
+	out->rate = v[L_RATE];
+	out->burst = src[L_BURST] ? v[L_BURST] : out->rate;
+	out->bytes_rate = src[L_BRATE] ? v[L_BRATE] : 0;
+	out->action = src[L_ACTION] ? v[L_ACTION] : SL_OVER_DROP;
+	if (src[L_BBURST] && !src[L_BRATE]) {
+		if (!tenant)
+			return fail(c, line_of(src[L_BBURST]),
+				    "bytes_burst in plan \"%s\" has no bytes_rate to go with; add bytes_rate: N (request bytes per second) or remove bytes_burst",
+				    p->plans[pi].name);
+		return fail(c, line_of(src[L_BBURST]),
+			    "bytes_burst for tenant \"%s\" has no bytes_rate to go with, in its overrides or in plan \"%s\"; add bytes_rate: N (request bytes per second) or remove bytes_burst",
+			    tenant, p->plans[pi].name);
+	}
+	if (src[L_BBURST]) {
+		out->bytes_burst = v[L_BBURST];
+	} else if (out->bytes_rate) {
+		out->bytes_burst = out->bytes_rate;
+		if (out->bytes_burst < MIN_BYTES_BURST)
+			return fail(c, line_of(src[L_BRATE]),
+				    "bytes_rate %llu with no bytes_burst gives a bytes_burst of %llu, below %d (one full-size Ethernet frame): a larger request would never pass; add bytes_burst: %d or more",
+				    (unsigned long long)out->bytes_rate,
+				    (unsigned long long)out->bytes_burst, MIN_BYTES_BURST,
+				    MIN_BYTES_BURST);
+	}
+	return 0;
+}
+
+static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	yaml_node_pair_t *pairs;
+	int count, i, j, ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "plans must be a mapping of plan names to limits, like {free: {rate: 5}}, not %s",
+			    kind(n));
+	pairs = n->data.mapping.pairs.start;
+	count = (int)(n->data.mapping.pairs.top - pairs);
+	if (count == 0)
+		return fail(c, line_of(n),
+			    "plans is empty; define at least one plan (free: {rate: 5}) or remove plans");
+	if (count > SL_MAX_PLANS) {
+		yaml_node_t *k = node_at(c, pairs[SL_MAX_PLANS].key);
+
+		return fail(c, k ? line_of(k) : line_of(n),
+			    "too many plans: %d; a policy holds at most %d", count, SL_MAX_PLANS);
+	}
+	p->plans = calloc(count, sizeof(*p->plans));
+	if (!p->plans)
+		return nomem(c);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *k = node_at(c, pairs[i].key), *v = node_at(c, pairs[i].value);
+		struct sl_plan *pl = &p->plans[i];
+		char where[96];
+
+		if (!k || !v)
+			return fail(c, line_of(n), "malformed plans mapping");
+		p->n_plans = i + 1;
+		ret = get_name(c, k, "plan name", pl->name);
+		if (ret)
+			return ret;
+		pl->line = line_of(k);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(p->plans[j].name, pl->name))
+				return fail(c, pl->line,
+					    "plan \"%s\" is already defined on line %d; plan names must be unique",
+					    pl->name, p->plans[j].line);
+		}
+		if (v->type != YAML_MAPPING_NODE)
+			return fail(c, line_of(v),
+				    "plan \"%s\" must be a mapping like {rate: 100, burst: 200}, not %s",
+				    pl->name, kind(v));
+		snprintf(where, sizeof(where), "in plan \"%s\"", pl->name);
+		ret = get_lim_in(c, v, where, &c->plan_in[i]);
+		if (ret)
+			return ret;
+		if (!c->plan_in[i].n[L_RATE])
+			return fail(c, pl->line,
+				    "plan \"%s\" has no rate; add rate: N (requests per second)",
+				    pl->name);
+		ret = resolve_limits(c, p, i, NULL, NULL, &pl->lim);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void plan_list(const struct sl_policy *p, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->n_plans; i++)
+		list_add(buf, len, p->plans[i].name);
+}
+
+/* The plan a tenant names: its index, or an error listing the plans. */
+static int find_plan(const struct pctx *c, const yaml_node_t *n, const struct sl_policy *p,
+		     const char *tenant, int *out)
+{
+	char list[LIST_MAX + 8] = "", hint[96] = "";
+	int i, d, best_d = 99, best = -1, ret;
+	const char *s;
+	SHOWBUF(sb);
+
+	ret = get_scalar(c, n, "plan", "the name of a plan defined under plans:", &s);
+	if (ret)
+		return ret;
+	if (!p->n_plans)
+		return fail(c, line_of(n),
+			    "tenant \"%s\" is on plan \"%s\" but the policy has no plans: section; define the plan there",
+			    tenant, show(sb, s, strlen(s)));
+	for (i = 0; i < p->n_plans; i++) {
+		if (!strcmp(p->plans[i].name, s)) {
+			*out = i;
+			return 0;
+		}
+		d = edit_distance(s, strlen(s), p->plans[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = i;
+		}
+	}
+	plan_list(p, list, sizeof(list));
+	if (best >= 0 && best_d <= (strlen(p->plans[best].name) <= 4 ? 1 : 2))
+		snprintf(hint, sizeof(hint), "did you mean \"%s\"? ", p->plans[best].name);
+	return fail(c, line_of(n), "plan \"%s\" is not defined; %splans: %s",
+		    show(sb, s, strlen(s)), hint, list);
+}
+
+static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *where,
+		      struct sl_tenant *t)
+{
+	int lines[SL_MAX_LABELS];
+	yaml_node_pair_t *pairs;
+	int count, i, j, ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), "labels must be a mapping of names to text, like {team: ml}, not %s",
+			    kind(n));
+	pairs = n->data.mapping.pairs.start;
+	count = (int)(n->data.mapping.pairs.top - pairs);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *k = node_at(c, pairs[i].key), *v = node_at(c, pairs[i].value);
+		struct sl_label *l = &t->labels[i];
+		const char *s, *q;
+		char what[SL_NAME_MAX + 16];
+		size_t len;
+
+		if (!k || !v)
+			return fail(c, line_of(n), "malformed labels mapping");
+		if (i == SL_MAX_LABELS)
+			return fail(c, line_of(k), "too many labels %s: %d; a tenant has at most %d",
+				    where, count, SL_MAX_LABELS);
+		ret = get_name(c, k, "label name", l->key);
+		if (ret)
+			return ret;
+		lines[i] = line_of(k);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(t->labels[j].key, l->key))
+				return fail(c, lines[i],
+					    "label \"%s\" is given twice %s (first on line %d); keep one",
+					    l->key, where, lines[j]);
+		}
+		snprintf(what, sizeof(what), "label \"%s\"", l->key);
+		ret = get_scalar(c, v, what, "some text", &s);
+		if (ret)
+			return ret;
+		len = strlen(s);
+		if (len > sizeof(l->value) - 1)
+			return fail(c, line_of(v), "%s is %zu bytes long; at most %zu fit", what, len,
+				    sizeof(l->value) - 1);
+		for (q = s; *q; q++) {
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return fail(c, line_of(v),
+					    "%s contains a control character; labels are one line of printable text",
+					    what);
+		}
+		memcpy(l->value, s, len + 1);
+		t->n_labels = i + 1;
+	}
+	return 0;
+}
+
+/* Hash slot of one key, for the duplicate check over all tenants. */
+struct key_slot {
+	const char *key; /* NULL: free; points into a tenant's keys */
+	size_t len;
+	int tenant;
+	int line;
+};
+
+static __u64 fnv1a64(__u64 h, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+static struct key_slot *keyset_find(const struct pctx *c, const char *key, size_t len)
+{
+	size_t mask = c->keyset_cap - 1, i = fnv1a64(FNV_OFFSET, key, len) & mask;
+
+	while (c->keyset[i].key &&
+	       (c->keyset[i].len != len || memcmp(c->keyset[i].key, key, len)))
+		i = (i + 1) & mask;
+	return &c->keyset[i];
+}
+
+/* Room for one more key, at most half full. */
+static int keyset_reserve(struct pctx *c)
+{
+	struct key_slot *old = c->keyset;
+	size_t old_cap = c->keyset_cap, i;
+
+	if ((size_t)(c->n_keys + 1) * 2 <= c->keyset_cap)
+		return 0;
+	c->keyset_cap = old_cap ? old_cap * 2 : 256;
+	c->keyset = calloc(c->keyset_cap, sizeof(*c->keyset));
+	if (!c->keyset) {
+		c->keyset = old;
+		c->keyset_cap = old_cap;
+		return nomem(c);
+	}
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].key)
+			*keyset_find(c, old[i].key, old[i].len) = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+/*
+ * One line of a keys file, [s, s + len), already trimmed and not a comment: check it, refuse
+ * duplicates, store it in tenant `ti`. Messages never quote the key.
+ */
+static int add_key(struct pctx *c, struct sl_policy *p, int ti, const char *s, size_t len,
+		   int line)
+{
+	struct sl_tenant *t = &p->tenants[ti];
+	const char *file = t->keys_file;
+	struct key_slot *slot;
+	char *key, **keys;
+	size_t i;
+	int ret;
+
+	if (len > SL_KEY_MAX)
+		return fail_in(c, file, line,
+			       "key is %zu bytes long; at most %d fit (the data plane reads no longer keys)",
+			       len, SL_KEY_MAX);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = s[i];
+
+		if (ch > 0x20 && ch < 0x7f)
+			continue;
+		if (is_blank(ch))
+			return fail_in(c, file, line,
+				       "key has a space or tab at byte %zu; a key is one word of printable ASCII, one key per line",
+				       i + 1);
+		if (line == 1 && i == 0 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+			return fail_in(c, file, line,
+				       "the file starts with a UTF-8 byte order mark; save it without one");
+		return fail_in(c, file, line,
+			       "key has byte 0x%02x at byte %zu; keys are printable ASCII without spaces",
+			       ch, i + 1);
+	}
+	if (c->n_keys >= SL_MAX_KEYS)
+		return fail_in(c, file, line,
+			       "too many keys: a policy holds at most %d over all tenants",
+			       SL_MAX_KEYS);
+	ret = keyset_reserve(c);
+	if (ret)
+		return ret;
+	slot = keyset_find(c, s, len);
+	if (slot->key && slot->tenant == ti)
+		return fail_in(c, file, line,
+			       "this key is already on line %d of this file; each key may appear once (keys are never shown)",
+			       slot->line);
+	if (slot->key)
+		return fail_in(c, file, line,
+			       "this key of tenant \"%s\" already belongs to tenant \"%s\" (%s:%d); a key identifies one tenant: remove it from one file (keys are never shown)",
+			       t->name, p->tenants[slot->tenant].name,
+			       p->tenants[slot->tenant].keys_file, slot->line);
+	/* Grow at powers of two. */
+	if ((t->n_keys & (t->n_keys - 1)) == 0) {
+		keys = realloc(t->keys, (t->n_keys ? t->n_keys * 2 : 8) * sizeof(*keys));
+		if (!keys)
+			return nomem(c);
+		t->keys = keys;
+	}
+	key = malloc(len + 1);
+	if (!key)
+		return nomem(c);
+	memcpy(key, s, len);
+	key[len] = '\0';
+	t->keys[t->n_keys++] = key;
+	slot->key = key;
+	slot->len = len;
+	slot->tenant = ti;
+	slot->line = line;
+	c->n_keys++;
+	return 0;
+}
+
+static int parse_keys(struct pctx *c, struct sl_policy *p, int ti, const char *buf, size_t len)
+{
+	const char *s = buf, *end = buf + len;
+	int line, ret;
+
+	for (line = 1; s < end; line++) {
+		const char *nl = memchr(s, '\n', end - s);
+		const char *e = nl ? nl : end;
+
+		while (s < e && is_blank(*s))
+			s++;
+		while (e > s && is_blank(e[-1]))
+			e--;
+		if (s < e && *s != '#') {
+			ret = add_key(c, p, ti, s, e - s, line);
+			if (ret)
+				return ret;
+		}
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return 0;
+}
+
+static const char *file_type(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	if (S_ISFIFO(m))
+		return "a pipe";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Read tenant ti's keys file, named by node n, into its keys. The file must be a regular file
+ * that only its owner may access. Its length (8 bytes, little-endian) and bytes go into the
+ * policy hash.
+ */
+static int read_keys_file(struct pctx *c, const yaml_node_t *n, struct sl_policy *p, int ti)
+{
+	struct sl_tenant *t = &p->tenants[ti];
+	const char *s, *path = t->keys_file;
+	size_t cap = 0, len = 0;
+	char *buf = NULL, *nb;
+	unsigned char lenb[8];
+	struct stat st;
+	int fd = -1, ret, i, w;
+	ssize_t r;
+	SHOWBUF(sb);
+
+	ret = get_scalar(c, n, "keys_file", "the path of a file of keys, one per line", &s);
+	if (ret)
+		return ret;
+	w = snprintf(t->keys_file, sizeof(t->keys_file), "%s%s", s[0] == '/' ? "" : c->dir, s);
+	if (w < 0 || (size_t)w >= sizeof(t->keys_file))
+		return fail(c, line_of(n), "keys_file \"%s\" makes a path of %d bytes; at most %zu fit",
+			    show(sb, s, strlen(s)), w, sizeof(t->keys_file) - 1);
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return fail(c, line_of(n),
+			    "keys_file %s: cannot open: %s; check the path (a relative path starts at the policy file's directory)",
+			    path, strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = fail(c, line_of(n), "keys_file %s: cannot stat: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = fail(c, line_of(n),
+			   "keys_file %s is %s; give the path of a file of keys, one per line", path,
+			   file_type(st.st_mode));
+		goto cleanup;
+	}
+	if (st.st_mode & 077) {
+		ret = fail(c, line_of(n),
+			   "keys_file %s has mode %04o: group or others may access it, and keys are secrets; run chmod 600 %s",
+			   path, (unsigned int)(st.st_mode & 07777), path);
+		goto cleanup;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > KEYS_MAX_BYTES) {
+				ret = fail(c, line_of(n),
+					   "keys_file %s is larger than %d MiB; a policy holds at most %d keys",
+					   path, KEYS_MAX_BYTES >> 20, SL_MAX_KEYS);
+				goto cleanup;
+			}
+			cap = cap ? cap * 2 : 4096;
+			if (cap > KEYS_MAX_BYTES + 1)
+				cap = KEYS_MAX_BYTES + 1;
+			nb = malloc(cap);
+			if (!nb) {
+				ret = nomem(c);
+				goto cleanup;
+			}
+			/* Copied rather than realloc'd, so no copy of a key is freed unwiped. */
+			if (buf) {
+				memcpy(nb, buf, len);
+				explicit_bzero(buf, len);
+				free(buf);
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = fail(c, line_of(n), "keys_file %s: cannot read: %s", path,
+				   strerror(errno));
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		len += r;
+	}
+	for (i = 0; i < 8; i++)
+		lenb[i] = (__u64)len >> (8 * i);
+	c->hash = fnv1a64(c->hash, lenb, sizeof(lenb));
+	c->hash = fnv1a64(c->hash, buf, len);
+	ret = parse_keys(c, p, ti, buf, len);
+cleanup:
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	close(fd);
+	return ret;
+}
+
+enum {
+	TN_NAME,
+	TN_PLAN,
+	TN_LABELS,
+	TN_KEYS,
+	TN_OVERRIDES,
+	TN_NR,
+};
+
+static int parse_tenant(struct pctx *c, const yaml_node_t *n, int idx, struct sl_policy *p)
+{
+	struct field f[TN_NR] = {
+		[TN_NAME] = { .key = "name" },
+		[TN_PLAN] = { .key = "plan" },
+		[TN_LABELS] = { .key = "labels" },
+		[TN_KEYS] = { .key = "keys_file" },
+		[TN_OVERRIDES] = { .key = "overrides" },
+	};
+	struct sl_tenant *t = &p->tenants[idx];
+	struct lim_in ovr;
+	char where[96];
+	int ret, i;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "tenant #%d must be a mapping (name: ..., plan: ..., keys_file: ...), not %s",
+			    idx + 1, kind(n));
+	t->line = line_of(n);
+	item_where(c, n, "tenant", idx, where, sizeof(where));
+	ret = get_fields(c, n, where, f, TN_NR);
+	if (ret)
+		return ret;
+
+	if (!f[TN_NAME].v)
+		return fail(c, t->line,
+			    "tenant #%d has no \"name\" key; every tenant needs a unique name", idx + 1);
+	ret = get_name(c, f[TN_NAME].v, "tenant name", t->name);
+	if (ret)
+		return ret;
+	c->tenant_line[idx] = line_of(f[TN_NAME].v);
+	for (i = 0; i < idx; i++) {
+		if (!strcmp(p->tenants[i].name, t->name))
+			return fail(c, c->tenant_line[idx],
+				    "tenant name \"%s\" is already used on line %d; tenant names must be unique",
+				    t->name, c->tenant_line[i]);
+	}
+	snprintf(where, sizeof(where), "in tenant \"%s\"", t->name);
+
+	if (!f[TN_PLAN].v && !p->n_plans)
+		return fail(c, t->line,
+			    "tenant \"%s\" has no \"plan\" key; define a plan under plans: and add plan: NAME",
+			    t->name);
+	if (!f[TN_PLAN].v) {
+		char list[LIST_MAX + 8];
+
+		plan_list(p, list, sizeof(list));
+		return fail(c, t->line,
+			    "tenant \"%s\" has no \"plan\" key; add plan: NAME (plans: %s)", t->name,
+			    list);
+	}
+	ret = find_plan(c, f[TN_PLAN].v, p, t->name, &t->plan);
+	if (ret)
+		return ret;
+
+	if (f[TN_LABELS].v) {
+		ret = get_labels(c, f[TN_LABELS].v, where, t);
+		if (ret)
+			return ret;
+	}
+
+	memset(&ovr, 0, sizeof(ovr));
+	if (f[TN_OVERRIDES].v) {
+		if (f[TN_OVERRIDES].v->type != YAML_MAPPING_NODE)
+			return fail(c, line_of(f[TN_OVERRIDES].v),
+				    "overrides must be a mapping like {rate: 150}, not %s",
+				    kind(f[TN_OVERRIDES].v));
+		snprintf(where, sizeof(where), "in overrides of tenant \"%s\"", t->name);
+		ret = get_lim_in(c, f[TN_OVERRIDES].v, where, &ovr);
+		if (ret)
+			return ret;
+	}
+	ret = resolve_limits(c, p, t->plan, &ovr, t->name, &t->lim);
+	if (ret)
+		return ret;
+
+	if (f[TN_KEYS].v)
+		return read_keys_file(c, f[TN_KEYS].v, p, idx);
+	return 0;
+}
+
+static int parse_tenants(struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	yaml_node_item_t *items;
+	int count, i, ret;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n),
+			    "tenants must be a list of tenants (each starting with '- name:'), not %s",
+			    kind(n));
+	items = n->data.sequence.items.start;
+	count = (int)(n->data.sequence.items.top - items);
+	if (count == 0)
+		return fail(c, line_of(n),
+			    "tenants is empty; add at least one tenant or remove tenants");
+	if (count > SL_MAX_TENANTS) {
+		yaml_node_t *e = node_at(c, items[SL_MAX_TENANTS]);
+
+		return fail(c, e ? line_of(e) : line_of(n),
+			    "too many tenants: %d; a policy holds at most %d", count,
+			    SL_MAX_TENANTS);
+	}
+	p->tenants = calloc(count, sizeof(*p->tenants));
+	if (!p->tenants)
+		return nomem(c);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *e = node_at(c, items[i]);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed tenants list");
+		/* Counted first so that sl_policy_free() releases a half-read tenant's keys. */
+		p->n_tenants = i + 1;
+		ret = parse_tenant(c, e, i, p);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_unknown_key(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	struct field f[] = {
+		{ .key = "rate" }, { .key = "burst" }, { .key = "prefix" }, { .key = "action" },
+	};
+	struct sl_unknown_key *u = &p->unknown_key;
+	int ret, v;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "unknown_key must be a mapping like {rate: 1, burst: 5}, not %s", kind(n));
+	ret = get_fields(c, n, "in unknown_key", f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (f[0].v) {
+		ret = get_count(c, f[0].v, "rate", &u->rate);
+		if (ret)
+			return ret;
+		if (!u->rate)
+			return fail(c, line_of(f[0].v),
+				    "rate 0 would refuse every request without a known key; give at least 1 (requests per second)");
+	}
+	if (f[1].v) {
+		ret = get_count(c, f[1].v, "burst", &u->burst);
+		if (ret)
+			return ret;
+		ret = check_req_burst(c, f[1].v, "burst", u->burst, false);
+		if (ret)
+			return ret;
+	}
+	if (f[2].v) {
+		ret = get_prefix(c, f[2].v, "in unknown_key",
+				 "one bucket for every request without a known key", &u->prefix4,
+				 &u->prefix6);
+		if (ret)
+			return ret;
+	}
+	if (f[3].v) {
+		ret = get_word(c, f[3].v, "action", over_words, ARRAY_LEN(over_words), &v);
+		if (ret)
+			return ret;
+		u->action = v;
+	}
+	return 0;
+}
+
+static const struct word method_words[] = {
+	{ "GET", SL_HTTP_GET },	      { "POST", SL_HTTP_POST }, { "PUT", SL_HTTP_PUT },
+	{ "PATCH", SL_HTTP_PATCH },   { "DELETE", SL_HTTP_DELETE }, { "HEAD", SL_HTTP_HEAD },
+	{ "OPTIONS", SL_HTTP_OPTIONS },
+};
+
+static int get_path(const struct pctx *c, const yaml_node_t *n, struct sl_group *g)
+{
+	const char *s;
+	size_t len, i;
+	int ret;
+	SHOWBUF(sb);
+
+	ret = get_scalar(c, n, "path", "a path prefix like /v1/", &s);
+	if (ret)
+		return ret;
+	len = strlen(s);
+	show(sb, s, len);
+	if (s[0] != '/')
+		return fail(c, line_of(n), "path \"%s\" must start with '/', like /v1/chat", sb);
+	if (len > sizeof(g->path) - 1)
+		return fail(c, line_of(n), "path \"%s\" is %zu bytes long; at most %zu fit", sb, len,
+			    sizeof(g->path) - 1);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = s[i];
+
+		if (ch == '?' || ch == '#')
+			return fail(c, line_of(n),
+				    "path \"%s\" contains '%c'; paths are matched before any query, so give the path alone",
+				    sb, ch);
+		if (ch <= 0x20 || ch >= 0x7f)
+			return fail(c, line_of(n),
+				    "path \"%s\" contains a space, control or non-ASCII byte; write it as sent on the wire (percent-encoded)",
+				    sb);
+	}
+	memcpy(g->path, s, len + 1);
+	return 0;
+}
+
+static int get_match(const struct pctx *c, const yaml_node_t *n, const char *where,
+		     const struct sl_policy *p, struct sl_group *g)
+{
+	struct field f[] = { { .key = "port" }, { .key = "method" }, { .key = "path" } };
+	char list[LIST_MAX + 8] = "", in[128], num[8];
+	const char *s;
+	int ret, i;
+	SHOWBUF(sb);
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "match must be a mapping like {port: 8080, method: POST, path: /v1/}, not %s",
+			    kind(n));
+	snprintf(in, sizeof(in), "in match %s", where);
+	ret = get_fields(c, n, in, f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (f[0].v) {
+		ret = get_port(c, f[0].v, "port", &g->port);
+		if (ret)
+			return ret;
+		for (i = 0; i < p->n_http_ports && p->http_ports[i] != g->port; i++) {
+			snprintf(num, sizeof(num), "%u", p->http_ports[i]);
+			list_add(list, sizeof(list), num);
+		}
+		if (i == p->n_http_ports)
+			return fail(c, line_of(f[0].v),
+				    "port %u is not one of http.ports (%s); add it there, or match one of those",
+				    g->port, list);
+	}
+	if (f[1].v) {
+		word_list(method_words, ARRAY_LEN(method_words), list, sizeof(list));
+		ret = get_scalar(c, f[1].v, "method", "an HTTP method like GET", &s);
+		if (ret)
+			return ret;
+		i = find_word(method_words, ARRAY_LEN(method_words), s, true);
+		if (i < 0)
+			return fail(c, line_of(f[1].v), "method \"%s\" is not valid; use one of: %s",
+				    show(sb, s, strlen(s)), list);
+		g->method = method_words[i].val;
+	}
+	if (f[2].v)
+		return get_path(c, f[2].v, g);
+	return 0;
+}
+
+static int get_group_limit(const struct pctx *c, const yaml_node_t *n, struct sl_group *g, int idx,
+			   int *name_line)
+{
+	struct field f[] = { { .key = "name" }, { .key = "rate" }, { .key = "burst" } };
+	struct sl_group_limit *l = &g->limits[idx];
+	char where[160];
+	int ret, i;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "limit #%d of group \"%s\" must be a mapping (name: ..., rate: ...), not %s",
+			    idx + 1, g->name, kind(n));
+	item_where(c, n, "limit", idx, where, sizeof(where));
+	snprintf(where + strlen(where), sizeof(where) - strlen(where), " of group \"%s\"",
+		 g->name);
+	ret = get_fields(c, n, where, f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (!f[0].v)
+		return fail(c, line_of(n),
+			    "limit #%d of group \"%s\" has no \"name\" key; every limit needs a name, unique within its group",
+			    idx + 1, g->name);
+	ret = get_name(c, f[0].v, "limit name", l->name);
+	if (ret)
+		return ret;
+	name_line[idx] = line_of(f[0].v);
+	for (i = 0; i < idx; i++) {
+		if (!strcmp(g->limits[i].name, l->name))
+			return fail(c, name_line[idx],
+				    "limit name \"%s\" is already used in group \"%s\" on line %d; limit names must be unique within a group",
+				    l->name, g->name, name_line[i]);
+	}
+	if (!f[1].v)
+		return fail(c, line_of(n),
+			    "limit \"%s\" of group \"%s\" has no rate; add rate: N (requests per second, per tenant)",
+			    l->name, g->name);
+	ret = get_count(c, f[1].v, "rate", &l->rate);
+	if (ret)
+		return ret;
+	if (!l->rate)
+		return fail(c, line_of(f[1].v),
+			    "rate 0 would refuse every request of the group; give at least 1 (requests per second)");
+	l->burst = l->rate;
+	if (f[2].v) {
+		ret = get_count(c, f[2].v, "burst", &l->burst);
+		if (ret)
+			return ret;
+		return check_req_burst(c, f[2].v, "burst", l->burst, false);
+	}
+	return 0;
+}
+
+static int get_group_limits(const struct pctx *c, const yaml_node_t *n, struct sl_group *g)
+{
+	int name_line[SL_MAX_GROUP_LIMITS];
+	yaml_node_item_t *items;
+	int count, i, ret;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n),
+			    "limits must be a list like [{name: per-second, rate: 20}], not %s",
+			    kind(n));
+	items = n->data.sequence.items.start;
+	count = (int)(n->data.sequence.items.top - items);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *e = node_at(c, items[i]);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed limits list");
+		if (i == SL_MAX_GROUP_LIMITS)
+			return fail(c, line_of(e),
+				    "too many limits in group \"%s\": %d; a group holds at most %d",
+				    g->name, count, SL_MAX_GROUP_LIMITS);
+		ret = get_group_limit(c, e, g, i, name_line);
+		if (ret)
+			return ret;
+		g->n_limits = i + 1;
+	}
+	return 0;
+}
+
+/* True if every request group b matches also matches a (so with a first, b never matches). */
+static bool group_covers(const struct sl_group *a, const struct sl_group *b)
+{
+	return (!a->port || a->port == b->port) && (!a->method || a->method == b->method) &&
+	       !strncmp(a->path, b->path, strlen(a->path));
+}
+
+enum {
+	G_NAME,
+	G_MATCH,
+	G_WEIGHT,
+	G_LIMITS,
+	G_NR,
+};
+
+static int parse_group(struct pctx *c, const yaml_node_t *n, int idx, struct sl_policy *p)
+{
+	struct field f[G_NR] = {
+		[G_NAME] = { .key = "name" },
+		[G_MATCH] = { .key = "match" },
+		[G_WEIGHT] = { .key = "weight" },
+		[G_LIMITS] = { .key = "limits" },
+	};
+	struct sl_group *g = &p->groups[idx];
+	char where[96];
+	__u64 w;
+	int ret, i;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "group #%d must be a mapping (name: ..., match: ..., limits: ...), not %s",
+			    idx + 1, kind(n));
+	g->line = line_of(n);
+	item_where(c, n, "group", idx, where, sizeof(where));
+	ret = get_fields(c, n, where, f, G_NR);
+	if (ret)
+		return ret;
+
+	if (!f[G_NAME].v)
+		return fail(c, g->line,
+			    "group #%d has no \"name\" key; every group needs a unique name", idx + 1);
+	ret = get_name(c, f[G_NAME].v, "group name", g->name);
+	if (ret)
+		return ret;
+	c->group_line[idx] = line_of(f[G_NAME].v);
+	for (i = 0; i < idx; i++) {
+		if (!strcmp(p->groups[i].name, g->name))
+			return fail(c, c->group_line[idx],
+				    "group name \"%s\" is already used on line %d; group names must be unique",
+				    g->name, c->group_line[i]);
+	}
+	snprintf(where, sizeof(where), "in group \"%s\"", g->name);
+
+	if (f[G_MATCH].v) {
+		ret = get_match(c, f[G_MATCH].v, where, p, g);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < idx; i++) {
+		if (group_covers(&p->groups[i], g))
+			return fail(c, g->line,
+				    "group \"%s\" can never match: group \"%s\" (line %d) comes first and matches all its requests (first match wins); move \"%s\" above it or narrow \"%s\"",
+				    g->name, p->groups[i].name, p->groups[i].line, g->name,
+				    p->groups[i].name);
+	}
+
+	g->weight = 1;
+	if (f[G_WEIGHT].v) {
+		ret = get_count(c, f[G_WEIGHT].v, "weight", &w);
+		if (ret)
+			return ret;
+		if (w < 1 || w > MAX_WEIGHT)
+			return fail(c, line_of(f[G_WEIGHT].v),
+				    "weight %llu is out of range; give 1 to %d (cost units of one request)",
+				    (unsigned long long)w, MAX_WEIGHT);
+		g->weight = w;
+	}
+	if (f[G_LIMITS].v)
+		return get_group_limits(c, f[G_LIMITS].v, g);
+	return 0;
+}
+
+static int parse_groups(struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	yaml_node_item_t *items;
+	int count, i, ret;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n),
+			    "groups must be a list of API groups (each starting with '- name:'), not %s",
+			    kind(n));
+	items = n->data.sequence.items.start;
+	count = (int)(n->data.sequence.items.top - items);
+	if (count == 0)
+		return fail(c, line_of(n), "groups is empty; add at least one group or remove groups");
+	if (count > SL_MAX_GROUPS) {
+		yaml_node_t *e = node_at(c, items[SL_MAX_GROUPS]);
+
+		return fail(c, e ? line_of(e) : line_of(n),
+			    "too many groups: %d; a policy holds at most %d", count, SL_MAX_GROUPS);
+	}
+	p->groups = calloc(count, sizeof(*p->groups));
+	if (!p->groups)
+		return nomem(c);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *e = node_at(c, items[i]);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed groups list");
+		p->n_groups = i + 1;
+		ret = parse_group(c, e, i, p);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The HTTP keys of the top level: f[0] is http, the rest need it. */
+static int parse_http_layer(struct pctx *c, struct field *f, int nf, struct sl_policy *p)
+{
+	const struct field *first = NULL;
+	int i, ret;
+
+	if (!f[0].v) {
+		for (i = 1; i < nf; i++) {
+			if (f[i].k && (!first || line_of(f[i].k) < line_of(first->k)))
+				first = &f[i];
+		}
+		if (first)
+			return fail(c, line_of(first->k),
+				    "%s needs an http: section naming the ports; add http: {ports: [8080]} with the ports the API listens on",
+				    first->key);
+		return 0;
+	}
+	ret = parse_http(c, f[0].v, p);
+	if (ret)
+		return ret;
+	p->unknown_key = (struct sl_unknown_key){
+		.rate = 1, .burst = 5, .prefix4 = 32, .prefix6 = 64, .action = SL_OVER_DROP,
+	};
+	if (f[1].v) {
+		ret = parse_plans(c, f[1].v, p);
+		if (ret)
+			return ret;
+	}
+	if (f[2].v) {
+		ret = parse_tenants(c, f[2].v, p);
+		if (ret)
+			return ret;
+	}
+	if (f[3].v) {
+		ret = parse_unknown_key(c, f[3].v, p);
+		if (ret)
+			return ret;
+	}
+	if (f[4].v)
+		return parse_groups(c, f[4].v, p);
+	return 0;
+}
+
 enum {
 	T_VERSION,
 	T_NAME,
@@ -1041,6 +2283,11 @@ enum {
 	T_UNKNOWN,
 	T_CLOCK,
 	T_SOURCES,
+	T_HTTP, /* T_HTTP and after: in the order parse_http_layer() expects */
+	T_PLANS,
+	T_TENANTS,
+	T_UNKEY,
+	T_GROUPS,
 	T_NR,
 };
 
@@ -1072,6 +2319,11 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 		[T_UNKNOWN] = { .key = "unknown_ethertype" },
 		[T_CLOCK] = { .key = "clock" },
 		[T_SOURCES] = { .key = "sources" },
+		[T_HTTP] = { .key = "http" },
+		[T_PLANS] = { .key = "plans" },
+		[T_TENANTS] = { .key = "tenants" },
+		[T_UNKEY] = { .key = "unknown_key" },
+		[T_GROUPS] = { .key = "groups" },
 	};
 	__u64 version;
 	const char *s;
@@ -1140,7 +2392,10 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 	if (!f[T_SOURCES].v)
 		return fail(c, line_of(root),
 			    "the policy has no \"sources\" key; add a sources: list with at least one rule");
-	return parse_rules(c, f[T_SOURCES].v, p);
+	ret = parse_rules(c, f[T_SOURCES].v, p);
+	if (ret)
+		return ret;
+	return parse_http_layer(c, &f[T_HTTP], T_NR - T_HTTP, p);
 }
 
 static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char *buf, size_t len)
@@ -1184,20 +2439,9 @@ static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char 
 	}
 }
 
-static __u64 fnv1a64(const char *buf, size_t len)
-{
-	__u64 h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)buf[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-int sl_policy_parse(const char *name, const char *buf, size_t len, struct sl_policy *out,
-		    char *err, size_t errlen)
+/* sl_policy_parse(), with relative keys_file paths resolved under `dir` ("" or ends in '/'). */
+static int parse_buf(const char *name, const char *dir, const char *buf, size_t len,
+		     struct sl_policy *out, char *err, size_t errlen)
 {
 	struct pctx *c = NULL;
 	struct sl_policy p;
@@ -1234,6 +2478,8 @@ int sl_policy_parse(const char *name, const char *buf, size_t len, struct sl_pol
 		return -ENOMEM;
 	}
 	c->file = name;
+	c->dir = dir;
+	c->hash = fnv1a64(FNV_OFFSET, buf, len);
 	c->err = err;
 	c->errlen = errlen;
 	c->doc = &doc;
@@ -1276,7 +2522,7 @@ int sl_policy_parse(const char *name, const char *buf, size_t len, struct sl_pol
 		goto cleanup;
 
 	snprintf(p.path, sizeof(p.path), "%s", name);
-	p.hash = fnv1a64(buf, len);
+	p.hash = c->hash;
 	*out = p;
 	memset(&p, 0, sizeof(p));
 cleanup:
@@ -1285,16 +2531,25 @@ cleanup:
 		yaml_document_delete(&doc);
 	if (have_parser)
 		yaml_parser_delete(&yp);
-	if (c)
+	if (c) {
 		free(c->refs);
+		free(c->keyset);
+	}
 	free(c);
 	return ret;
+}
+
+int sl_policy_parse(const char *name, const char *buf, size_t len, struct sl_policy *out,
+		    char *err, size_t errlen)
+{
+	return parse_buf(name, "", buf, len, out, err, errlen);
 }
 
 int sl_policy_load(const char *path, struct sl_policy *out, char *err, size_t errlen)
 {
 	size_t cap = 64 * 1024, len = 0;
-	char *buf = NULL, *nb;
+	char *buf = NULL, *nb, *dir = NULL;
+	const char *slash;
 	ssize_t n;
 	int fd, ret;
 
@@ -1352,8 +2607,17 @@ int sl_policy_load(const char *path, struct sl_policy *out, char *err, size_t er
 			break;
 		len += n;
 	}
-	ret = sl_policy_parse(path, buf, len, out, err, errlen);
+	/* Keys files named relative to the policy are found next to it. */
+	slash = strrchr(path, '/');
+	dir = strndup(path, slash ? (size_t)(slash - path + 1) : 0);
+	if (!dir) {
+		ret = -ENOMEM;
+		emit(err, errlen, path, 0, "out of memory while reading the policy");
+		goto cleanup;
+	}
+	ret = parse_buf(path, dir, buf, len, out, err, errlen);
 cleanup:
+	free(dir);
 	free(buf);
 	close(fd);
 	return ret;
@@ -1368,5 +2632,19 @@ void sl_policy_free(struct sl_policy *p)
 	for (i = 0; i < p->n_rules && p->rules; i++)
 		free(p->rules[i].cidrs);
 	free(p->rules);
+	for (i = 0; i < p->n_tenants && p->tenants; i++) {
+		struct sl_tenant *t = &p->tenants[i];
+		int k;
+
+		/* Keys are secrets: wipe them before their memory goes back to the allocator. */
+		for (k = 0; k < t->n_keys; k++) {
+			explicit_bzero(t->keys[k], strlen(t->keys[k]));
+			free(t->keys[k]);
+		}
+		free(t->keys);
+	}
+	free(p->tenants);
+	free(p->plans);
+	free(p->groups);
 	memset(p, 0, sizeof(*p));
 }

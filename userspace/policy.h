@@ -37,6 +37,78 @@ enum sl_clock_mode {
 	SL_CLOCK_TICK = 2,    /* always the tick clock, even where that costs accuracy */
 };
 
+/* What an over-limit request gets (issue: reset and http429 are implemented later). */
+enum sl_over_action {
+	SL_OVER_DROP = 0,
+	SL_OVER_RESET = 1,
+	SL_OVER_HTTP429 = 2,
+};
+
+#define SL_MAX_PLANS        64
+#define SL_MAX_TENANTS      1024
+#define SL_MAX_GROUPS       16
+#define SL_MAX_GROUP_LIMITS 4
+#define SL_MAX_HTTP_PORTS   8
+#define SL_MAX_LABELS       16
+#define SL_MAX_KEYS         65536 /* over all tenants */
+
+struct sl_label {
+	char key[SL_NAME_MAX];
+	char value[128];
+};
+
+/* Request limits of a plan, and of a tenant after its overrides. */
+struct sl_req_limits {
+	__u64 rate;        /* requests per second, > 0 */
+	__u64 burst;       /* requests (default: rate) */
+	__u64 bytes_rate;  /* request bytes per second; 0: no bytes limit */
+	__u64 bytes_burst; /* bytes (default: bytes_rate, at least 1514) */
+	__u8 action;       /* enum sl_over_action (default drop) */
+};
+
+struct sl_plan {
+	char name[SL_NAME_MAX];
+	int line;
+	struct sl_req_limits lim;
+};
+
+struct sl_tenant {
+	char name[SL_NAME_MAX];
+	int line;
+	int plan;                 /* index into sl_policy.plans */
+	struct sl_req_limits lim; /* the plan's limits with this tenant's overrides applied */
+	struct sl_label labels[SL_MAX_LABELS];
+	int n_labels;
+	char keys_file[512];      /* resolved path (relative paths: to the policy file's directory) */
+	char **keys;              /* the keys read from keys_file, raw; never printed */
+	int n_keys;
+};
+
+struct sl_group_limit {
+	char name[SL_NAME_MAX];
+	__u64 rate;  /* requests per second, per tenant */
+	__u64 burst; /* default: rate */
+};
+
+struct sl_group {
+	char name[SL_NAME_MAX];
+	int line;
+	__u16 port;     /* destination port; 0: any of http.ports */
+	__u8 method;    /* enum sl_http_method (include/sluice_http.h); 0: any */
+	char path[128]; /* path prefix; "": any */
+	__u32 weight;   /* cost units per request (default 1) */
+	struct sl_group_limit limits[SL_MAX_GROUP_LIMITS];
+	int n_limits;
+};
+
+/* Requests with no key, or a key no tenant owns: bucketed per source aggregate. */
+struct sl_unknown_key {
+	__u64 rate;  /* requests per second (default 1) */
+	__u64 burst; /* (default 5) */
+	__u8 prefix4, prefix6; /* (default 32, 64) */
+	__u8 action;           /* enum sl_over_action */
+};
+
 struct sl_policy {
 	char path[256];
 	int version;
@@ -48,6 +120,17 @@ struct sl_policy {
 	__u8 clock;      /* enum sl_clock_mode */
 	struct sl_policy_rule *rules;
 	int n_rules;
+	/* HTTP layer: absent `http` key means n_http_ports == 0 and nothing below applies. */
+	__u16 http_ports[SL_MAX_HTTP_PORTS];
+	int n_http_ports;
+	__u32 key_headers; /* SL_HTTP_KF_* (include/sluice_http.h) */
+	struct sl_plan *plans;
+	int n_plans;
+	struct sl_tenant *tenants;
+	int n_tenants;
+	struct sl_unknown_key unknown_key;
+	struct sl_group *groups;
+	int n_groups;
 	__u64 hash; /* FNV-1a 64 of the file's bytes */
 };
 

@@ -41,6 +41,7 @@ static bool dcache_entry(struct fx *f, const char *src, struct sl_dcache_ent *ou
 	else
 		inet_pton(AF_INET, src, a);
 	h = a[0] ^ a[1] ^ a[2] ^ a[3];
+	h ^= h >> 16;
 	idx = (h * 0x9e3779b1u) >> (32 - SL_DCACHE_BITS);
 	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.sl_dcache_v1), &idx, all), 0);
 	for (int c = 0; c < ncpu && !found; c++) {

@@ -4,22 +4,17 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
-#include "sluice_http.h"
 
 /* Tests run from the repository root (make test-unit, or the binary run by hand there). */
 #define TP_GOOD_DIR "tests/unit/policies/good"
 #define TP_BAD_DIR  "tests/unit/policies/bad"
 #define TP_EXAMPLE  "examples/policy.yaml"
-#define TP_KEYS_DIR "tests/unit/policies/keys"
-#define TP_EX_KEYS  "examples/keys"
 
 static char *tp_read(const char *path, size_t *len)
 {
@@ -45,82 +40,6 @@ static int tp_is_yaml(const struct dirent *d)
 	size_t n = strlen(d->d_name);
 
 	return n > 5 && !strcmp(d->d_name + n - 5, ".yaml");
-}
-
-static int tp_is_keys(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return n > 5 && !strcmp(d->d_name + n - 5, ".keys");
-}
-
-/*
- * The parser refuses keys files that group or others may read, and git keeps no mode but the
- * executable bit: every test that reads the checked-in keys files makes them 0600 first.
- */
-static void tp_keys_private(const char *dir)
-{
-	struct dirent **ents;
-	int n, i;
-
-	n = scandir(dir, &ents, tp_is_keys, alphasort);
-	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", dir);
-	for (i = 0; i < n; i++) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-		cr_assert_eq(chmod(path, 0600), 0, "chmod %s: %s", path, strerror(errno));
-		free(ents[i]);
-	}
-	free(ents);
-}
-
-/* Write a file of `text` with `mode` (exactly: no umask). */
-static void tp_write(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "wb");
-
-	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(chmod(path, mode), 0);
-}
-
-/* A fresh private directory under /tmp for files a test makes; removed by tp_rmdir(). */
-static void tp_mkdtemp(char dir[64])
-{
-	snprintf(dir, 64, "/tmp/sluice-policy-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-}
-
-static void tp_rmdir(const char *dir)
-{
-	struct dirent **ents;
-	int n, i;
-
-	n = scandir(dir, &ents, NULL, alphasort);
-	for (i = 0; i < n; i++) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, ".."))
-			unlink(path);
-		free(ents[i]);
-	}
-	if (n >= 0)
-		free(ents);
-	rmdir(dir);
-}
-
-/* Every pointer and count that an error must leave empty. */
-static void tp_expect_empty(const struct sl_policy *p, const char *what)
-{
-	cr_expect_null(p->rules, "%s: rules left allocated after an error", what);
-	cr_expect_null(p->plans, "%s: plans left allocated after an error", what);
-	cr_expect_null(p->tenants, "%s: tenants left allocated after an error", what);
-	cr_expect_null(p->groups, "%s: groups left allocated after an error", what);
-	cr_expect_eq(p->n_rules + p->n_plans + p->n_tenants + p->n_groups + p->n_http_ports, 0,
-		     "%s", what);
 }
 
 /* Parse a policy given as a string; returns the result, fills err. */
@@ -152,20 +71,17 @@ static void tp_expect_cidr(const struct sl_policy_rule *r, int i, const char *te
 /*
  * Every file in the bad corpus starts with "# expect: LINE: SUBSTRING" and must be rejected
  * with exactly "PATH:LINE: reason" where reason contains SUBSTRING. LINE 0 means the message
- * has no line ("PATH: reason"), as for an empty file. An error inside a keys file names that
- * file: "# expect: KEYS:LINE: SUBSTRING", KEYS relative to the policy's directory as the
- * policy names it, wants "DIR/KEYS:LINE: reason".
+ * has no line ("PATH: reason"), as for an empty file.
  */
 Test(policy, bad_corpus)
 {
 	struct dirent **ents;
 	int n, i, checked = 0;
 
-	tp_keys_private(TP_KEYS_DIR);
 	n = scandir(TP_BAD_DIR, &ents, tp_is_yaml, alphasort);
 	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", TP_BAD_DIR);
 	for (i = 0; i < n; i++) {
-		char path[512], prefix[600], err[1024], want[512], keys[256];
+		char path[512], prefix[600], err[1024], want[512];
 		struct sl_policy p;
 		size_t len;
 		char *buf, *nl;
@@ -176,18 +92,8 @@ Test(policy, bad_corpus)
 		nl = strchr(buf, '\n');
 		if (nl)
 			*nl = '\0';
-		if (sscanf(buf, "# expect: %d: %n", &line, &off) == 1) {
-			if (line > 0)
-				snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-			else
-				snprintf(prefix, sizeof(prefix), "%s: ", path);
-		} else {
-			cr_assert_eq(sscanf(buf, "# expect: %255[^:]:%d: %n", keys, &line, &off), 2,
-				     "%s: first line must be '# expect: [KEYS:]LINE: SUBSTRING'",
-				     path);
-			snprintf(prefix, sizeof(prefix), "%s/%s:%d: ", TP_BAD_DIR, keys, line);
-		}
-		cr_assert_gt(off, 0, "%s: no SUBSTRING", path);
+		cr_assert_eq(sscanf(buf, "# expect: %d: %n", &line, &off), 1,
+			     "%s: first line must be '# expect: LINE: SUBSTRING'", path);
 		snprintf(want, sizeof(want), "%s", buf + off);
 		free(buf);
 		cr_assert_gt(strlen(want), 0, "%s: empty SUBSTRING", path);
@@ -195,7 +101,12 @@ Test(policy, bad_corpus)
 		memset(err, 'x', sizeof(err));
 		ret = sl_policy_load(path, &p, err, sizeof(err));
 		cr_expect_lt(ret, 0, "%s: accepted, expected \"%s\"", path, want);
-		tp_expect_empty(&p, path);
+		cr_expect_null(p.rules, "%s: rules left allocated after an error", path);
+		cr_expect_eq(p.n_rules, 0);
+		if (line > 0)
+			snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+		else
+			snprintf(prefix, sizeof(prefix), "%s: ", path);
 		cr_expect(!strncmp(err, prefix, strlen(prefix)),
 			  "%s: got \"%s\", want prefix \"%s\"", path, err, prefix);
 		cr_expect_not_null(strstr(err + strlen(prefix) - 1, want),
@@ -218,7 +129,6 @@ Test(policy, good_corpus_all_parse)
 	struct dirent **ents;
 	int n, i;
 
-	tp_keys_private(TP_KEYS_DIR);
 	n = scandir(TP_GOOD_DIR, &ents, tp_is_yaml, alphasort);
 	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", TP_GOOD_DIR);
 	for (i = 0; i < n; i++) {

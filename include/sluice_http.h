@@ -15,7 +15,8 @@
  * SL_HTTP_SCAN), the rest is stale and never interpreted. Every read is buf[x & SL_HTTP_MASK],
  * so the verifier sees it inside the buffer whatever it knows about x. Offsets returned are
  * into buf. Each scanner is one plain loop of at most SL_HTTP_SCAN iterations (the bound is
- * on each loop), one byte per iteration: no bpf_loop needed, so it verifies on 5.15.
+ * on each loop), one byte per iteration: no bpf_loop needed (bounded loops: 5.3+; meant for
+ * 5.15, measured on 6.18).
  *
  * Verifier cost. The verifier walks a plain loop iteration by iteration, and in each one every
  * path through the body for every distinct state of the loop's variables; a byte scanner
@@ -23,8 +24,9 @@
  * (machine state, offset where a value began) and it gives up at its 1M instruction limit.
  * Here the loop bodies have no branch but the one that leaves the loop: tests are computed as
  * 0 or 1 (sl_http_is0) and states are selected arithmetically (sl_http_sel), and offsets start
- * from sl_http_zero(), which the verifier cannot tell is 0. It then sees one state and one
- * path per byte. sl_http_hstep() is also the body for a bpf_loop() callback (5.17+).
+ * from sl_http_zero(), which the verifier cannot tell is 0. It then sees about one state and
+ * one path per byte (~140k instructions processed for the 512-byte key scan and the hash).
+ * sl_http_hstep() is also the body for a bpf_loop() callback (5.17+): ~25k.
  */
 #define SL_HTTP_SCAN 512 /* payload bytes scanned; a power of two */
 #define SL_HTTP_MASK (SL_HTTP_SCAN - 1)
@@ -101,15 +103,6 @@ static __always_inline __u64 sl_http_is0(__u64 x)
 	return (t >> 63) ^ 1;
 }
 
-/* sl_http_is0() for x below 2^63 (a byte, a small state): two instructions fewer. */
-static __always_inline __u64 sl_http_is0s(__u64 x)
-{
-	sl_http_opaque(x);
-	x -= 1;
-	sl_http_opaque(x);
-	return x >> 63;
-}
-
 /* 1 if a < b, for a and b below 2^63, without a branch. */
 static __always_inline __u64 sl_http_lt(__u64 a, __u64 b)
 {
@@ -131,13 +124,13 @@ static __always_inline __u64 sl_http_sel(__u64 cond, __u64 a, __u64 b)
 /* 1 if c is a space or a tab. */
 static __always_inline __u64 sl_http_blank(__u64 c)
 {
-	return sl_http_is0s(c ^ ' ') | sl_http_is0s(c ^ '\t');
+	return sl_http_is0(c ^ ' ') | sl_http_is0(c ^ '\t');
 }
 
 /* 1 if c is CR or LF. */
 static __always_inline __u64 sl_http_eol(__u64 c)
 {
-	return sl_http_is0s(c ^ '\r') | sl_http_is0s(c ^ '\n');
+	return sl_http_is0(c ^ '\r') | sl_http_is0(c ^ '\n');
 }
 
 /* Zero iff (w & care) | fold == want: `fold` has 0x20 at letters, so both cases match. */
@@ -195,7 +188,7 @@ static __always_inline __u32 sl_http_method(const __u8 *buf, __u32 len)
  * *method is set (SL_HTTP_NONE if not a request). The path is the target up to its first '?'
  * or space: buf[*path_off, *path_off + *path_len), set for OK and TRUNC (then as far as seen).
  * *line_end (OK only) is the offset just past the line's LF: where headers start.
- * The target must be visible ASCII (0x21..0x7e); control bytes, CR or LF in it make NOT_REQ.
+ * Control bytes (CR, LF, tab, ...) or DEL in the target make NOT_REQ; bytes >= 0x80 pass.
  * Loop bound: SL_HTTP_SCAN iterations over the target, then straight-line version checks.
  */
 static __always_inline int sl_http_request_line(const __u8 *buf, __u32 len, __u32 *method,
@@ -231,12 +224,12 @@ static __always_inline int sl_http_request_line(const __u8 *buf, __u32 len, __u3
 		sl_http_opaque(p);
 		c = buf[p & SL_HTTP_MASK];
 		/* A space ends the target; other control bytes and DEL are not allowed in it. */
-		if (sl_http_lt(c, '!') | sl_http_is0s(c ^ 0x7f)) {
+		if (sl_http_lt(c, '!') | sl_http_is0(c ^ 0x7f)) {
 			sp = p;
 			stop = 1;
 			break;
 		}
-		q = sl_http_is0s(c ^ '?') & (in_query ^ 1);
+		q = sl_http_is0(c ^ '?') & (in_query ^ 1);
 		pend = sl_http_sel(q, p, pend);
 		in_query |= q;
 		p++;
@@ -313,10 +306,10 @@ static __always_inline int sl_http_hstep(struct sl_http_hscan *h, __u8 c)
 	__u64 prev1 = (w0 >> 8) & 0xff; /* the byte just before c */
 	__u64 ows = sl_http_is0(h->st ^ SL_HS_OWS);
 	__u64 auth = sl_http_is0(h->st ^ SL_HS_AUTH);
-	__u64 colon = sl_http_is0s(c ^ ':');
+	__u64 colon = sl_http_is0(c ^ ':');
 	__u64 blank = sl_http_blank(c);
 	__u64 eol = sl_http_eol(c);
-	__u64 lf = sl_http_is0s(c ^ '\n');
+	__u64 lf = sl_http_is0(c ^ '\n');
 	__u64 xname, aname, bearer, other, empty, st;
 
 	/* "\nX-API-Key:", if enabled */
@@ -339,14 +332,14 @@ static __always_inline int sl_http_hstep(struct sl_http_hscan *h, __u8 c)
 		 sl_http_is0(sl_http_diff(w0, 0x00ffffffffffff00ULL,
 					  SL_STR8(0, ' ', ' ', ' ', ' ', ' ', ' ', 0),
 					  SL_STR8(0, 'b', 'e', 'a', 'r', 'e', 'r', 0))) &
-		 (sl_http_is0s(prev7 ^ ':') | sl_http_blank(prev7));
+		 (sl_http_is0(prev7 ^ ':') | sl_http_blank(prev7));
 	/* ... or ends another token, or is a second ':': no key on this line. */
 	other = auth & (((blank | eol) &
-			 ((sl_http_is0s(prev1 ^ ':') | sl_http_blank(prev1) | bearer) ^ 1)) |
+			 ((sl_http_is0(prev1 ^ ':') | sl_http_blank(prev1) | bearer) ^ 1)) |
 			colon);
 	/* An LF right after an LF or a CRLF: the blank line. */
 	empty = lf &
-		(sl_http_is0s((w0 & 0xffff) ^ 0x0a0a) | sl_http_is0s((w0 & 0xffffff) ^ 0x0a0d0a));
+		(sl_http_is0((w0 & 0xffff) ^ 0x0a0a) | sl_http_is0((w0 & 0xffffff) ^ 0x0a0d0a));
 
 	h->w0 = w0;
 	h->w1 = w1;
@@ -362,8 +355,9 @@ static __always_inline int sl_http_hstep(struct sl_http_hscan *h, __u8 c)
 
 /*
  * The key value that starts at q (where SL_HEV_VALUE was returned; q < len <= SL_HTTP_SCAN):
- * it runs to CR, LF, space or tab. Returns FOUND, INVALID (empty, or longer than SL_KEY_MAX)
- * or CUT (len reached first: *key_len is what was seen). Loop bound: SL_KEY_MAX + 1 bytes.
+ * it runs to CR, LF, space or tab. Returns FOUND, INVALID (empty, or longer than SL_KEY_MAX:
+ * the scan stops at SL_KEY_MAX + 1 bytes) or CUT (len reached first: *key_len is what was
+ * seen, INVALID instead if that is already too long). Loop bound: SL_KEY_MAX + 1 bytes.
  */
 static __always_inline int sl_http_key_value(const __u8 *buf, __u32 len, __u32 q,
 					     __u32 *key_off, __u32 *key_len)

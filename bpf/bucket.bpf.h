@@ -17,6 +17,12 @@
  */
 #define SL_CAS_TRIES 8
 
+/* The body's verdict; only the entry points turn it into XDP_* / TC_ACT_*. */
+enum sl_verdict {
+	SL_V_PASS = 0,
+	SL_V_DROP = 1,
+};
+
 enum {
 	SL_TAKE_OK = 0,
 	SL_TAKE_DENIED = 1,

@@ -6,6 +6,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "sluice_abi.h"
+#include "sluice_http.h"
+#include "sluice_siphash.h"
+#include "parse.bpf.h"
 
 /*
  * Production builds pin every map by name under <pin-root>/maps, so every attachment shares one
@@ -88,6 +91,83 @@ struct {
 	__type(value, struct sl_dcache_ent);
 	SL_PINNING
 } sl_dcache_v1 SEC(".maps");
+
+/* HTTP layer (docs/http.md). Per-generation settings, then per-tenant settings and state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sl_httpcfg);
+	SL_PINNING
+} sl_http_v1 SEC(".maps");
+
+/* Keyed SipHash of an API key -> tenant: the only form in which keys reach the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_KEYS);
+	__type(key, __u64);
+	__type(value, struct sl_keyval);
+	SL_PINNING
+} sl_keys_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SL_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct sl_tenant_cfg);
+	SL_PINNING
+} sl_tenants_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct sl_tenant_state);
+	SL_PINNING
+} sl_tstate_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SL_TSTATS_MAX);
+	__type(key, struct sl_tstats_key);
+	__type(value, struct sl_tstats);
+	SL_PINNING
+} sl_tstats_v1 SEC(".maps");
+
+/* Written by the controller only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct sl_tenmeta);
+	SL_PINNING
+} sl_tenmeta_v1 SEC(".maps");
+
+/*
+ * Per CPU: the segment handed to the HTTP layer (a verifier-independent subprogram, which can
+ * take only its context as argument) and its first SL_HTTP_SCAN payload bytes.
+ */
+struct sl_scratch {
+	struct sl_pkt pkt;
+	__u64 bytes;
+	__u32 gen;
+	__u32 dry;
+	/* Working variables of sl_http_body(), here rather than on the 512-byte stack. */
+	__u32 len, method, path_off, path_len, line_end, key_off, key_len, _pad;
+	struct sl_sipkey sk;
+	/* ...and of the source-rule path (sluice.bpf.c). */
+	struct sl_lpm_key lk;
+	struct sl_bkey bk;
+	struct sl_bucket fresh;
+	__u8 buf[SL_HTTP_SCAN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_scratch);
+} sl_scratch_v1 SEC(".maps");
 
 #ifdef SL_TEST_CLOCK
 /* Test builds read "now" (ns) from here instead of bpf_ktime_get_ns(). */

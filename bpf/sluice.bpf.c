@@ -10,15 +10,11 @@
 #include "parse.bpf.h"
 #include "maps.bpf.h"
 #include "bucket.bpf.h"
+#include "http.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define EEXIST 17
-
-enum sl_verdict {
-	SL_V_PASS = 0,
-	SL_V_DROP = 1,
-};
 
 static __always_inline void sl_count(__u32 slot, __u32 reason, __u32 outcome, __u64 pkts,
 				     __u64 bytes)
@@ -101,29 +97,30 @@ static __always_inline struct sl_dcache_ent *sl_dcache_hit(const struct sl_pkt *
 
 /* Token bucket of the source aggregate (or the rule's overflow bucket when the table is full). */
 static __always_inline int sl_limit(const struct sl_rule *r, const struct sl_gcfg *g,
-				    const struct sl_pkt *p, int dry, __u64 pkts, __u64 bytes)
+				    const struct sl_pkt *p, struct sl_scratch *sc, int dry,
+				    __u64 pkts, __u64 bytes)
 {
 	const struct sl_gcra_params *gp = &r->agg;
-	struct sl_bucket *b, fresh = {};
-	struct sl_bkey key = {};
+	struct sl_bkey *key = &sc->bk; /* keys in the scratch map: the stack is short */
 	__u32 reason = SL_R_LIMIT;
 	__u32 slot = r->slot;
 	__u64 cost, charge, now, seen, c1;
-	__u32 w[4];
+	struct sl_bucket *b;
 	int ret;
 
-	key.slot = r->slot;
-	key.family = p->family;
-	__builtin_memcpy(w, p->saddr, 16);
-	sl_prefix_mask(w, p->family == SL_AF_INET ? r->prefix4 : r->prefix6);
-	__builtin_memcpy(key.addr, w, 16);
+	__builtin_memset(key, 0, sizeof(*key));
+	key->slot = r->slot;
+	key->family = p->family;
+	__builtin_memcpy(key->addr, p->saddr, 16);
+	sl_prefix_mask((__u32 *)key->addr, p->family == SL_AF_INET ? r->prefix4 : r->prefix6);
 
-	b = bpf_map_lookup_elem(&sl_buckets_v1, &key);
+	b = bpf_map_lookup_elem(&sl_buckets_v1, key);
 	if (!b) {
 		/* Only -E2BIG (table full) leaves us without an entry: -EEXIST is a racing CPU. */
-		ret = bpf_map_update_elem(&sl_buckets_v1, &key, &fresh, BPF_NOEXIST);
+		sc->fresh.tat = 0;
+		ret = bpf_map_update_elem(&sl_buckets_v1, key, &sc->fresh, BPF_NOEXIST);
 		if (ret == 0 || ret == -EEXIST)
-			b = bpf_map_lookup_elem(&sl_buckets_v1, &key);
+			b = bpf_map_lookup_elem(&sl_buckets_v1, key);
 		if (!b) {
 			b = bpf_map_lookup_elem(&sl_ovf_v1, &slot);
 			if (!b) /* cannot happen: slot < SL_MAX_RULES; fail closed */
@@ -177,9 +174,11 @@ static __always_inline __u64 sl_xdp_segs(const struct sl_config *cfg, const stru
  * The shared body. `bytes` is the frame length and `pkts` the number of wire packets it stands
  * for (GRO segments on TC; 0 on XDP: worked out here). Returns SL_V_PASS or SL_V_DROP.
  */
-static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, __u64 pkts)
+static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *data_end,
+				      __u64 bytes, __u64 pkts)
 {
-	struct sl_lpm_key lk = {};
+	struct sl_scratch *sc;
+	struct sl_lpm_key *lk;
 	struct sl_dcache_ent *e;
 	const struct sl_gcfg *g;
 	struct sl_config *cfg;
@@ -222,14 +221,19 @@ static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, _
 		return SL_V_DROP;
 	}
 
-	lk.gen = gen;
-	lk.family = p.family;
-	lk.prefixlen = SL_LPM_FIXED_BITS + (p.family == SL_AF_INET ? 32 : 128);
-	__builtin_memcpy(lk.addr, p.saddr, 16);
-	r = bpf_map_lookup_elem(&sl_rules_v1, &lk);
+	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+	if (!sc)
+		return SL_V_PASS;
+	lk = &sc->lk;
+	__builtin_memset(lk, 0, sizeof(*lk));
+	lk->gen = gen;
+	lk->family = p.family;
+	lk->prefixlen = SL_LPM_FIXED_BITS + (p.family == SL_AF_INET ? 32 : 128);
+	__builtin_memcpy(lk->addr, p.saddr, 16);
+	r = bpf_map_lookup_elem(&sl_rules_v1, lk);
 	if (!r) {
 		sl_count(SL_SLOT_PARSE, SL_R_NO_RULE, SL_O_PASS, pkts, bytes);
-		return SL_V_PASS;
+		goto http;
 	}
 	if (r->slot >= SL_MAX_RULES)
 		return SL_V_PASS;
@@ -238,14 +242,20 @@ static __always_inline int sl_process(void *data, void *data_end, __u64 bytes, _
 	switch (r->action) {
 	case SL_ACT_ALLOW:
 		sl_count(r->slot, SL_R_ALLOW, SL_O_PASS, pkts, bytes);
-		return SL_V_PASS;
+		break;
 	case SL_ACT_DENY:
 		if (!dry)
 			sl_dcache_fill(&p, g, r->slot, SL_R_DENY, ~0ULL);
 		return sl_drop(r->slot, SL_R_DENY, dry, pkts, bytes);
 	default:
-		return sl_limit(r, g, &p, dry, pkts, bytes);
+		if (sl_limit(r, g, &p, sc, dry, pkts, bytes) == SL_V_DROP)
+			return SL_V_DROP;
 	}
+http:
+	/* Admitted by the source rules: requests on the HTTP ports meet their tenant's limits. */
+	if (!sl_http_enter(&p, data, data_end, gen, bytes, g->dry_run))
+		return SL_V_PASS;
+	return is_tc ? sl_http_tc(ctx) : sl_http_xdp(ctx);
 }
 
 SEC("xdp")
@@ -255,7 +265,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 
 	/* Programs without XDP frags support only see single-buffer frames: this is the length. */
-	if (sl_process(data, data_end, data_end - data, 0) == SL_V_DROP)
+	if (sl_process(ctx, 0, data, data_end, data_end - data, 0) == SL_V_DROP)
 		return XDP_DROP;
 	return XDP_PASS;
 }
@@ -274,7 +284,7 @@ int sluice_tc(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, want);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (sl_process(data, data_end, skb->len, pkts) == SL_V_DROP)
+	if (sl_process(skb, 1, data, data_end, skb->len, pkts) == SL_V_DROP)
 		return TC_ACT_SHOT;
 	/* UNSPEC, not OK: filters after ours (other people's) still run. */
 	return TC_ACT_UNSPEC;

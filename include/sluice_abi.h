@@ -17,6 +17,13 @@
 #define SL_MAP_RULEMETA "sl_rulemeta_v1"
 #define SL_MAP_ATTACH   "sl_attach_v1"
 #define SL_MAP_DCACHE   "sl_dcache_v1"
+#define SL_MAP_HTTP     "sl_http_v1"
+#define SL_MAP_KEYS     "sl_keys_v1"
+#define SL_MAP_TENANTS  "sl_tenants_v1"
+#define SL_MAP_TSTATE   "sl_tstate_v1"
+#define SL_MAP_TSTATS   "sl_tstats_v1"
+#define SL_MAP_TENMETA  "sl_tenmeta_v1"
+#define SL_MAP_SCRATCH  "sl_scratch_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -31,6 +38,17 @@
 #define SL_BUCKETS_DEFAULT 65536 /* aggregates tracked individually; `attach --table-size` */
 #define SL_NAME_MAX        48
 #define SL_MAX_ATTACH      64
+
+/* HTTP layer limits (docs/http.md). */
+#define SL_MAX_TENANTS      1024
+#define SL_TENANT_UNKNOWN   SL_MAX_TENANTS /* tenant index of requests with no or an unknown key */
+#define SL_MAX_GROUPS       16
+#define SL_MAX_GROUP_LIMITS 4
+#define SL_MAX_HTTP_PORTS   8
+#define SL_MAX_KEYS         65536 /* over all tenants */
+#define SL_TSTATS_MAX       (SL_MAX_KEYS + SL_MAX_TENANTS + 1)
+/* Bucket-table slot of the per-source buckets of requests with no or an unknown key. */
+#define SL_SLOT_UNKNOWN_KEY 0xfffe
 
 /* Time inside buckets is kept in "time units" of 1/16 ns: 2^64 units last 36 years of uptime. */
 #define SL_TU_SHIFT        4
@@ -117,6 +135,11 @@ struct sl_config {
 	 * number of wire packets it was made of, as TC counts gso_segs.
 	 */
 	__u32 max_mtu;
+	/*
+	 * SipHash-2-4 secret for API keys, made from getrandom() when the maps are created and
+	 * never printed. Keys are looked up by their keyed hash, never stored raw.
+	 */
+	__u64 secret[2];
 	struct sl_gcfg g[2];
 };
 
@@ -197,6 +220,79 @@ struct sl_dcache_ent {
 	__u8 reason;
 	__u8 family;
 	__u64 until; /* time units of the tick clock; ~0 for deny rules */
+};
+
+/* Over-limit action of requests (reset and http429: later; treated as drop until then). */
+enum sl_over_action {
+	SL_OVER_DROP = 0,
+	SL_OVER_RESET = 1,
+	SL_OVER_HTTP429 = 2,
+};
+
+/* Value of SL_MAP_HTTP (ARRAY[2], one per policy generation). n_ports 0: no HTTP layer. */
+struct sl_httpcfg {
+	__u16 ports[SL_MAX_HTTP_PORTS];
+	__u8 n_ports;
+	__u8 key_flags;       /* SL_HTTP_KF_* (sluice_http.h) */
+	__u8 unknown_prefix4; /* unknown_key aggregates */
+	__u8 unknown_prefix6;
+	__u8 unknown_action;  /* enum sl_over_action */
+	__u8 unknown_flags;   /* SL_RF_FINE */
+	__u16 _pad;
+	__u32 n_tenants;
+	struct sl_gcra_params unknown; /* per source aggregate, requests */
+};
+
+/* Value of SL_MAP_KEYS (HASH keyed by the __u64 keyed SipHash of an API key). */
+struct sl_keyval {
+	__u16 tenant; /* tenant index */
+	__u16 _pad;
+	__u32 key_id; /* short non-reversible id for outputs (sl_key_id in the controller) */
+};
+
+/* Value of SL_MAP_TENANTS (ARRAY[2 * SL_MAX_TENANTS], index gen * SL_MAX_TENANTS + tenant). */
+struct sl_tenant_cfg {
+	struct sl_gcra_params req;   /* requests per second */
+	struct sl_gcra_params bytes; /* request bytes per second; interval 0: no bytes limit */
+	__u8 in_use;
+	__u8 action; /* enum sl_over_action */
+	__u8 flags;  /* SL_RF_FINE */
+	__u8 _pad[5];
+};
+
+/* Value of SL_MAP_TSTATE (ARRAY[SL_MAX_TENANTS]): bucket state, kept across reloads. */
+struct sl_tenant_state {
+	__u64 req_tat;
+	__u64 bytes_tat;
+	__u64 group_tat[SL_MAX_GROUPS][SL_MAX_GROUP_LIMITS];
+};
+
+/* Key and value of SL_MAP_TSTATS (PERCPU_HASH): per tenant, key id and API group. */
+struct sl_tstats_key {
+	__u16 tenant;
+	__u8 group; /* 0xff: no group matched */
+	__u8 _pad;
+	__u32 key_id;
+};
+
+struct sl_tstats {
+	__u64 req_pass;   /* requests admitted */
+	__u64 req_drop;   /* requests refused */
+	__u64 req_dryrun; /* requests that would have been refused (dry-run), passed */
+	__u64 units;     /* cost units of admitted requests */
+	__u64 bytes_in;  /* bytes of request segments seen (admitted) */
+	__u64 bytes_out; /* response bytes (TC egress, later) */
+};
+
+/* Value of SL_MAP_TENMETA (ARRAY[SL_MAX_TENANTS]): which tenant name owns an index. */
+struct sl_tenmeta {
+	char name[SL_NAME_MAX];
+	char plan[SL_NAME_MAX];
+	__u32 in_use; /* bitmask of generations */
+	__u32 n_keys;
+	__u64 rate, burst, bytes_rate, bytes_burst;
+	__u8 action;
+	__u8 _pad[7];
 };
 
 /* Value of SL_MAP_RULEMETA (ARRAY indexed by slot): which rule name owns a slot. */

@@ -1082,18 +1082,24 @@ fail_in(const struct pctx *c, const char *file, int line, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Append ", s" (or "s" first) to a list in buf, ending it with "..." once it is too long. */
-static void list_add(char *buf, size_t len, const char *s)
-{
-	size_t used = strlen(buf);
+/* A list of names for a message, "a, b, c", cut with "..." at LIST_MAX characters. */
+struct name_list {
+	char text[LIST_MAX + 8];
+	bool full;
+};
 
-	if (used >= 3 && !strcmp(buf + used - 3, "..."))
+static void list_add(struct name_list *l, const char *s)
+{
+	size_t used = strlen(l->text);
+
+	if (l->full)
 		return;
-	if (used + strlen(s) + 2 > LIST_MAX || used + strlen(s) + 6 > len) {
-		snprintf(buf + used, len - used, "%s...", used ? ", " : "");
+	if (used + strlen(s) + 2 > LIST_MAX) {
+		snprintf(l->text + used, sizeof(l->text) - used, "%s...", used ? ", " : "");
+		l->full = true;
 		return;
 	}
-	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", s);
+	snprintf(l->text + used, sizeof(l->text) - used, "%s%s", used ? ", " : "", s);
 }
 
 /* A burst of requests (bytes: of request bytes), as given: at least 1, or one full frame. */
@@ -1411,20 +1417,21 @@ static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p
 	return 0;
 }
 
-static void plan_list(const struct sl_policy *p, char *buf, size_t len)
+static void plan_list(const struct sl_policy *p, struct name_list *l)
 {
 	int i;
 
-	buf[0] = '\0';
+	memset(l, 0, sizeof(*l));
 	for (i = 0; i < p->n_plans; i++)
-		list_add(buf, len, p->plans[i].name);
+		list_add(l, p->plans[i].name);
 }
 
 /* The plan a tenant names: its index, or an error listing the plans. */
 static int find_plan(const struct pctx *c, const yaml_node_t *n, const struct sl_policy *p,
 		     const char *tenant, int *out)
 {
-	char list[LIST_MAX + 8] = "", hint[96] = "";
+	struct name_list list;
+	char hint[96] = "";
 	int i, d, best_d = 99, best = -1, ret;
 	const char *s;
 	SHOWBUF(sb);
@@ -1447,11 +1454,11 @@ static int find_plan(const struct pctx *c, const yaml_node_t *n, const struct sl
 			best = i;
 		}
 	}
-	plan_list(p, list, sizeof(list));
+	plan_list(p, &list);
 	if (best >= 0 && best_d <= (strlen(p->plans[best].name) <= 4 ? 1 : 2))
 		snprintf(hint, sizeof(hint), "did you mean \"%s\"? ", p->plans[best].name);
 	return fail(c, line_of(n), "plan \"%s\" is not defined; %splans: %s",
-		    show(sb, s, strlen(s)), hint, list);
+		    show(sb, s, strlen(s)), hint, list.text);
 }
 
 static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *where,
@@ -1462,7 +1469,8 @@ static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *wh
 	int count, i, j, ret;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(n), "labels must be a mapping of names to text, like {team: ml}, not %s",
+		return fail(c, line_of(n),
+			    "labels must be a mapping of names to text, like {team: ml}, not %s",
 			    kind(n));
 	pairs = n->data.mapping.pairs.start;
 	count = (int)(n->data.mapping.pairs.top - pairs);
@@ -1476,8 +1484,9 @@ static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *wh
 		if (!k || !v)
 			return fail(c, line_of(n), "malformed labels mapping");
 		if (i == SL_MAX_LABELS)
-			return fail(c, line_of(k), "too many labels %s: %d; a tenant has at most %d",
-				    where, count, SL_MAX_LABELS);
+			return fail(c, line_of(k),
+				    "too many labels %s: %d; a tenant has at most %d", where, count,
+				    SL_MAX_LABELS);
 		ret = get_name(c, k, "label name", l->key);
 		if (ret)
 			return ret;
@@ -1494,8 +1503,8 @@ static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *wh
 			return ret;
 		len = strlen(s);
 		if (len > sizeof(l->value) - 1)
-			return fail(c, line_of(v), "%s is %zu bytes long; at most %zu fit", what, len,
-				    sizeof(l->value) - 1);
+			return fail(c, line_of(v), "%s is %zu bytes long; at most %zu fit", what,
+				    len, sizeof(l->value) - 1);
 		for (q = s; *q; q++) {
 			if ((unsigned char)*q < 0x20 || *q == 0x7f)
 				return fail(c, line_of(v),
@@ -1591,7 +1600,7 @@ static int add_key(struct pctx *c, struct sl_policy *p, int ti, const char *s, s
 
 		if (ch > 0x20 && ch < 0x7f)
 			continue;
-		if (is_blank(ch))
+		if (ch == ' ' || ch == '\t')
 			return fail_in(c, file, line,
 				       "key has a space or tab at byte %zu; a key is one word of printable ASCII, one key per line",
 				       i + 1);
@@ -1700,7 +1709,8 @@ static int read_keys_file(struct pctx *c, const yaml_node_t *n, struct sl_policy
 		return ret;
 	w = snprintf(t->keys_file, sizeof(t->keys_file), "%s%s", s[0] == '/' ? "" : c->dir, s);
 	if (w < 0 || (size_t)w >= sizeof(t->keys_file))
-		return fail(c, line_of(n), "keys_file \"%s\" makes a path of %d bytes; at most %zu fit",
+		return fail(c, line_of(n),
+			    "keys_file \"%s\" makes a path of %d bytes; at most %zu fit",
 			    show(sb, s, strlen(s)), w, sizeof(t->keys_file) - 1);
 	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -1827,12 +1837,12 @@ static int parse_tenant(struct pctx *c, const yaml_node_t *n, int idx, struct sl
 			    "tenant \"%s\" has no \"plan\" key; define a plan under plans: and add plan: NAME",
 			    t->name);
 	if (!f[TN_PLAN].v) {
-		char list[LIST_MAX + 8];
+		struct name_list list;
 
-		plan_list(p, list, sizeof(list));
+		plan_list(p, &list);
 		return fail(c, t->line,
 			    "tenant \"%s\" has no \"plan\" key; add plan: NAME (plans: %s)", t->name,
-			    list);
+			    list.text);
 	}
 	ret = find_plan(c, f[TN_PLAN].v, p, t->name, &t->plan);
 	if (ret)
@@ -1949,8 +1959,8 @@ static int parse_unknown_key(const struct pctx *c, const yaml_node_t *n, struct 
 }
 
 static const struct word method_words[] = {
-	{ "GET", SL_HTTP_GET },	      { "POST", SL_HTTP_POST }, { "PUT", SL_HTTP_PUT },
-	{ "PATCH", SL_HTTP_PATCH },   { "DELETE", SL_HTTP_DELETE }, { "HEAD", SL_HTTP_HEAD },
+	{ "GET", SL_HTTP_GET },	    { "POST", SL_HTTP_POST }, { "PUT", SL_HTTP_PUT },
+	{ "PATCH", SL_HTTP_PATCH }, { "DELETE", SL_HTTP_DELETE }, { "HEAD", SL_HTTP_HEAD },
 	{ "OPTIONS", SL_HTTP_OPTIONS },
 };
 
@@ -1969,8 +1979,8 @@ static int get_path(const struct pctx *c, const yaml_node_t *n, struct sl_group 
 	if (s[0] != '/')
 		return fail(c, line_of(n), "path \"%s\" must start with '/', like /v1/chat", sb);
 	if (len > sizeof(g->path) - 1)
-		return fail(c, line_of(n), "path \"%s\" is %zu bytes long; at most %zu fit", sb, len,
-			    sizeof(g->path) - 1);
+		return fail(c, line_of(n), "path \"%s\" is %zu bytes long; at most %zu fit", sb,
+			    len, sizeof(g->path) - 1);
 	for (i = 0; i < len; i++) {
 		unsigned char ch = s[i];
 
@@ -1991,7 +2001,8 @@ static int get_match(const struct pctx *c, const yaml_node_t *n, const char *whe
 		     const struct sl_policy *p, struct sl_group *g)
 {
 	struct field f[] = { { .key = "port" }, { .key = "method" }, { .key = "path" } };
-	char list[LIST_MAX + 8] = "", in[128], num[8];
+	struct name_list list = { .full = false };
+	char in[128], num[8], words[128];
 	const char *s;
 	int ret, i;
 	SHOWBUF(sb);
@@ -2010,22 +2021,23 @@ static int get_match(const struct pctx *c, const yaml_node_t *n, const char *whe
 			return ret;
 		for (i = 0; i < p->n_http_ports && p->http_ports[i] != g->port; i++) {
 			snprintf(num, sizeof(num), "%u", p->http_ports[i]);
-			list_add(list, sizeof(list), num);
+			list_add(&list, num);
 		}
 		if (i == p->n_http_ports)
 			return fail(c, line_of(f[0].v),
 				    "port %u is not one of http.ports (%s); add it there, or match one of those",
-				    g->port, list);
+				    g->port, list.text);
 	}
 	if (f[1].v) {
-		word_list(method_words, ARRAY_LEN(method_words), list, sizeof(list));
+		word_list(method_words, ARRAY_LEN(method_words), words, sizeof(words));
 		ret = get_scalar(c, f[1].v, "method", "an HTTP method like GET", &s);
 		if (ret)
 			return ret;
 		i = find_word(method_words, ARRAY_LEN(method_words), s, true);
 		if (i < 0)
-			return fail(c, line_of(f[1].v), "method \"%s\" is not valid; use one of: %s",
-				    show(sb, s, strlen(s)), list);
+			return fail(c, line_of(f[1].v),
+				    "method \"%s\" is not valid; use one of: %s",
+				    show(sb, s, strlen(s)), words);
 		g->method = method_words[i].val;
 	}
 	if (f[2].v)
@@ -2033,8 +2045,8 @@ static int get_match(const struct pctx *c, const yaml_node_t *n, const char *whe
 	return 0;
 }
 
-static int get_group_limit(const struct pctx *c, const yaml_node_t *n, struct sl_group *g, int idx,
-			   int *name_line)
+static int get_group_limit(const struct pctx *c, const yaml_node_t *n, struct sl_group *g,
+			   int idx, int *name_line)
 {
 	struct field f[] = { { .key = "name" }, { .key = "rate" }, { .key = "burst" } };
 	struct sl_group_limit *l = &g->limits[idx];
@@ -2208,7 +2220,8 @@ static int parse_groups(struct pctx *c, const yaml_node_t *n, struct sl_policy *
 	items = n->data.sequence.items.start;
 	count = (int)(n->data.sequence.items.top - items);
 	if (count == 0)
-		return fail(c, line_of(n), "groups is empty; add at least one group or remove groups");
+		return fail(c, line_of(n),
+			    "groups is empty; add at least one group or remove groups");
 	if (count > SL_MAX_GROUPS) {
 		yaml_node_t *e = node_at(c, items[SL_MAX_GROUPS]);
 

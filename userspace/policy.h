@@ -37,20 +37,9 @@ enum sl_clock_mode {
 	SL_CLOCK_TICK = 2,    /* always the tick clock, even where that costs accuracy */
 };
 
-/* What an over-limit request gets (issue: reset and http429 are implemented later). */
-enum sl_over_action {
-	SL_OVER_DROP = 0,
-	SL_OVER_RESET = 1,
-	SL_OVER_HTTP429 = 2,
-};
-
-#define SL_MAX_PLANS        64
-#define SL_MAX_TENANTS      1024
-#define SL_MAX_GROUPS       16
-#define SL_MAX_GROUP_LIMITS 4
-#define SL_MAX_HTTP_PORTS   8
-#define SL_MAX_LABELS       16
-#define SL_MAX_KEYS         65536 /* over all tenants */
+/* enum sl_over_action and the SL_MAX_* limits of the HTTP layer live in sluice_abi.h. */
+#define SL_MAX_PLANS  64
+#define SL_MAX_LABELS 16
 
 struct sl_label {
 	char key[SL_NAME_MAX];

@@ -4,17 +4,22 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
+#include "sluice_http.h"
 
 /* Tests run from the repository root (make test-unit, or the binary run by hand there). */
 #define TP_GOOD_DIR "tests/unit/policies/good"
 #define TP_BAD_DIR  "tests/unit/policies/bad"
 #define TP_EXAMPLE  "examples/policy.yaml"
+#define TP_KEYS_DIR "tests/unit/policies/keys"
+#define TP_EX_KEYS  "examples/keys"
 
 static char *tp_read(const char *path, size_t *len)
 {
@@ -40,6 +45,82 @@ static int tp_is_yaml(const struct dirent *d)
 	size_t n = strlen(d->d_name);
 
 	return n > 5 && !strcmp(d->d_name + n - 5, ".yaml");
+}
+
+static int tp_is_keys(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 5 && !strcmp(d->d_name + n - 5, ".keys");
+}
+
+/*
+ * The parser refuses keys files that group or others may read, and git keeps no mode but the
+ * executable bit: every test that reads the checked-in keys files makes them 0600 first.
+ */
+static void tp_keys_private(const char *dir)
+{
+	struct dirent **ents;
+	int n, i;
+
+	n = scandir(dir, &ents, tp_is_keys, alphasort);
+	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", dir);
+	for (i = 0; i < n; i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+		cr_assert_eq(chmod(path, 0600), 0, "chmod %s: %s", path, strerror(errno));
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* Write a file of `text` with `mode` (exactly: no umask). */
+static void tp_write(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path, mode), 0);
+}
+
+/* A fresh private directory under /tmp for files a test makes; removed by tp_rmdir(). */
+static void tp_mkdtemp(char dir[64])
+{
+	snprintf(dir, 64, "/tmp/sluice-policy-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void tp_rmdir(const char *dir)
+{
+	struct dirent **ents;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, ".."))
+			unlink(path);
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+	rmdir(dir);
+}
+
+/* Every pointer and count that an error must leave empty. */
+static void tp_expect_empty(const struct sl_policy *p, const char *what)
+{
+	cr_expect_null(p->rules, "%s: rules left allocated after an error", what);
+	cr_expect_null(p->plans, "%s: plans left allocated after an error", what);
+	cr_expect_null(p->tenants, "%s: tenants left allocated after an error", what);
+	cr_expect_null(p->groups, "%s: groups left allocated after an error", what);
+	cr_expect_eq(p->n_rules + p->n_plans + p->n_tenants + p->n_groups + p->n_http_ports, 0,
+		     "%s", what);
 }
 
 /* Parse a policy given as a string; returns the result, fills err. */
@@ -71,17 +152,20 @@ static void tp_expect_cidr(const struct sl_policy_rule *r, int i, const char *te
 /*
  * Every file in the bad corpus starts with "# expect: LINE: SUBSTRING" and must be rejected
  * with exactly "PATH:LINE: reason" where reason contains SUBSTRING. LINE 0 means the message
- * has no line ("PATH: reason"), as for an empty file.
+ * has no line ("PATH: reason"), as for an empty file. An error inside a keys file names that
+ * file: "# expect: KEYS:LINE: SUBSTRING", KEYS relative to the policy's directory as the
+ * policy names it, wants "DIR/KEYS:LINE: reason".
  */
 Test(policy, bad_corpus)
 {
 	struct dirent **ents;
 	int n, i, checked = 0;
 
+	tp_keys_private(TP_KEYS_DIR);
 	n = scandir(TP_BAD_DIR, &ents, tp_is_yaml, alphasort);
 	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", TP_BAD_DIR);
 	for (i = 0; i < n; i++) {
-		char path[512], prefix[600], err[1024], want[512];
+		char path[512], prefix[600], err[1024], want[512], keys[256];
 		struct sl_policy p;
 		size_t len;
 		char *buf, *nl;
@@ -92,8 +176,18 @@ Test(policy, bad_corpus)
 		nl = strchr(buf, '\n');
 		if (nl)
 			*nl = '\0';
-		cr_assert_eq(sscanf(buf, "# expect: %d: %n", &line, &off), 1,
-			     "%s: first line must be '# expect: LINE: SUBSTRING'", path);
+		if (sscanf(buf, "# expect: %d: %n", &line, &off) == 1) {
+			if (line > 0)
+				snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+			else
+				snprintf(prefix, sizeof(prefix), "%s: ", path);
+		} else {
+			cr_assert_eq(sscanf(buf, "# expect: %255[^:]:%d: %n", keys, &line, &off), 2,
+				     "%s: first line must be '# expect: [KEYS:]LINE: SUBSTRING'",
+				     path);
+			snprintf(prefix, sizeof(prefix), "%s/%s:%d: ", TP_BAD_DIR, keys, line);
+		}
+		cr_assert_gt(off, 0, "%s: no SUBSTRING", path);
 		snprintf(want, sizeof(want), "%s", buf + off);
 		free(buf);
 		cr_assert_gt(strlen(want), 0, "%s: empty SUBSTRING", path);
@@ -101,12 +195,7 @@ Test(policy, bad_corpus)
 		memset(err, 'x', sizeof(err));
 		ret = sl_policy_load(path, &p, err, sizeof(err));
 		cr_expect_lt(ret, 0, "%s: accepted, expected \"%s\"", path, want);
-		cr_expect_null(p.rules, "%s: rules left allocated after an error", path);
-		cr_expect_eq(p.n_rules, 0);
-		if (line > 0)
-			snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-		else
-			snprintf(prefix, sizeof(prefix), "%s: ", path);
+		tp_expect_empty(&p, path);
 		cr_expect(!strncmp(err, prefix, strlen(prefix)),
 			  "%s: got \"%s\", want prefix \"%s\"", path, err, prefix);
 		cr_expect_not_null(strstr(err + strlen(prefix) - 1, want),
@@ -129,6 +218,7 @@ Test(policy, good_corpus_all_parse)
 	struct dirent **ents;
 	int n, i;
 
+	tp_keys_private(TP_KEYS_DIR);
 	n = scandir(TP_GOOD_DIR, &ents, tp_is_yaml, alphasort);
 	cr_assert_gt(n, 0, "cannot list %s (run from the repository root)", TP_GOOD_DIR);
 	for (i = 0; i < n; i++) {
@@ -151,8 +241,16 @@ Test(policy, example_parses)
 	struct sl_policy p;
 	char err[512] = "";
 
+	tp_keys_private(TP_EX_KEYS);
 	cr_assert_eq(sl_policy_load(TP_EXAMPLE, &p, err, sizeof(err)), 0, "%s", err);
 	cr_expect_gt(p.n_rules, 1);
+	cr_expect_eq(p.n_http_ports, 2);
+	cr_expect_eq(p.n_plans, 2);
+	cr_assert_eq(p.n_tenants, 2);
+	cr_expect_str_eq(p.tenants[0].keys_file, "examples/keys/acme.keys");
+	cr_expect_gt(p.tenants[0].n_keys, 0);
+	cr_expect_gt(p.tenants[1].n_keys, 0);
+	cr_expect_eq(p.n_groups, 2);
 	sl_policy_free(&p);
 }
 
@@ -537,15 +635,46 @@ Test(policy, hash)
 	sl_policy_free(&c);
 }
 
+/*
+ * sl_policy_parse() looks for relative keys files from the current directory: go where the
+ * policy is, as sl_policy_load() would look. Tests run in processes of their own.
+ */
+static int tp_chdir_to(const char *file)
+{
+	char dir[256];
+	char *slash;
+	int home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(home, 0);
+	snprintf(dir, sizeof(dir), "%s", file);
+	slash = strrchr(dir, '/');
+	cr_assert_not_null(slash);
+	*slash = '\0';
+	cr_assert_eq(chdir(dir), 0, "chdir %s: %s", dir, strerror(errno));
+	return home;
+}
+
+static void tp_chdir_back(int home)
+{
+	cr_assert_eq(fchdir(home), 0);
+	close(home);
+}
+
 /* Cut a valid file at every byte: each prefix either parses or fails with a message. */
 Test(policy, truncation_never_crashes)
 {
-	static const char *const files[] = { TP_EXAMPLE, TP_GOOD_DIR "/full.yaml" };
+	static const char *const files[] = { TP_EXAMPLE, TP_GOOD_DIR "/full.yaml",
+					     TP_GOOD_DIR "/http.yaml" };
+	struct sl_policy p0;
+	char err0[512];
 	size_t f;
 
+	tp_keys_private(TP_KEYS_DIR);
+	tp_keys_private(TP_EX_KEYS);
 	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		size_t len, cut, ok = 0;
 		char *full = tp_read(files[f], &len);
+		int home = tp_chdir_to(files[f]);
 
 		for (cut = 0; cut <= len; cut++) {
 			struct sl_policy p;
@@ -564,24 +693,29 @@ Test(policy, truncation_never_crashes)
 				cr_expect_lt(ret, 0);
 				cr_expect(!strncmp(err, "cut.yaml", 8) && strlen(err) > 10,
 					  "cut at %zu: bad message \"%s\"", cut, err);
-				cr_expect_null(p.rules);
+				tp_expect_empty(&p, "cut");
 			}
 			sl_policy_free(&p);
 			free(copy);
 		}
+		tp_chdir_back(home);
 		cr_expect_gt(ok, 0, "%s: not even the whole file parsed", files[f]);
+		/* The last cut is the whole file. */
+		cr_expect_eq(sl_policy_load(files[f], &p0, err0, sizeof(err0)), 0, "%s", err0);
+		sl_policy_free(&p0);
 		free(full);
 	}
 }
 
 /* Deterministic byte mutations of a valid file: never a crash, always a verdict. */
-Test(policy, mutations_never_crash)
+static void tp_mutate(const char *file)
 {
 	static const char subst[] = { '\0', '\n', ':', '-', '[', '{', '"', '*', '&', ' ', '\t',
 				      '#', '9', 'k', '/', '\xff' };
 	size_t len, i, j;
-	char *full = tp_read(TP_GOOD_DIR "/full.yaml", &len);
+	char *full = tp_read(file, &len);
 	char *buf = malloc(len);
+	int home = tp_chdir_to(file);
 
 	for (i = 0; i < len; i++) {
 		for (j = 0; j < sizeof(subst); j++) {
@@ -593,13 +727,25 @@ Test(policy, mutations_never_crash)
 			buf[i] = subst[j];
 			ret = sl_policy_parse("mut.yaml", buf, len, &p, err, sizeof(err));
 			if (ret)
-				cr_expect(!strncmp(err, "mut.yaml", 8), "byte %zu -> %d: \"%s\"", i,
-					  subst[j], err);
+				cr_expect(!strncmp(err, "mut.yaml", 8) || strstr(err, ".keys:"),
+					  "byte %zu -> %d: \"%s\"", i, subst[j], err);
 			sl_policy_free(&p);
 		}
 	}
+	tp_chdir_back(home);
 	free(buf);
 	free(full);
+}
+
+Test(policy, mutations_never_crash)
+{
+	tp_mutate(TP_GOOD_DIR "/full.yaml");
+}
+
+Test(policy, mutations_never_crash_http)
+{
+	tp_keys_private(TP_KEYS_DIR);
+	tp_mutate(TP_GOOD_DIR "/http.yaml");
 }
 
 Test(policy, deep_nesting)
@@ -762,4 +908,776 @@ Test(policy, duplicate_cidr_reports_earliest_repeat)
 	cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "t.yaml:5: cidr 10.1.0.0/16 is already in rule \"a\" (line 4); "
 			      "a prefix may belong to one rule only");
+}
+
+/* The HTTP layer. */
+
+static const struct sl_plan *tp_plan(const struct sl_policy *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->n_plans; i++) {
+		if (!strcmp(p->plans[i].name, name))
+			return &p->plans[i];
+	}
+	cr_assert_fail("no plan named %s", name);
+	return NULL;
+}
+
+static const struct sl_tenant *tp_tenant(const struct sl_policy *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->n_tenants; i++) {
+		if (!strcmp(p->tenants[i].name, name))
+			return &p->tenants[i];
+	}
+	cr_assert_fail("no tenant named %s", name);
+	return NULL;
+}
+
+static void tp_expect_lim(const struct sl_req_limits *l, const char *who, __u64 rate, __u64 burst,
+			  __u64 bytes_rate, __u64 bytes_burst, __u8 action)
+{
+	cr_expect_eq(l->rate, rate, "%s: rate %llu", who, (unsigned long long)l->rate);
+	cr_expect_eq(l->burst, burst, "%s: burst %llu", who, (unsigned long long)l->burst);
+	cr_expect_eq(l->bytes_rate, bytes_rate, "%s: bytes_rate %llu", who,
+		     (unsigned long long)l->bytes_rate);
+	cr_expect_eq(l->bytes_burst, bytes_burst, "%s: bytes_burst %llu", who,
+		     (unsigned long long)l->bytes_burst);
+	cr_expect_eq(l->action, action, "%s: action %u", who, l->action);
+}
+
+static void tp_expect_label(const struct sl_tenant *t, int i, const char *key, const char *value)
+{
+	cr_assert_lt(i, t->n_labels, "tenant %s has %d labels", t->name, t->n_labels);
+	cr_expect_str_eq(t->labels[i].key, key);
+	cr_expect_str_eq(t->labels[i].value, value);
+}
+
+Test(policy, http_full_values)
+{
+	const struct sl_tenant *t;
+	const struct sl_group *g;
+	struct sl_policy p;
+	char err[512] = "", k128[129];
+
+	tp_keys_private(TP_KEYS_DIR);
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/http.yaml", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.n_http_ports, 3);
+	cr_expect_eq(p.http_ports[0], 8000);
+	cr_expect_eq(p.http_ports[1], 8080);
+	cr_expect_eq(p.http_ports[2], 443);
+	cr_expect_eq(p.key_headers, SL_HTTP_KF_BEARER);
+
+	cr_assert_eq(p.n_plans, 4);
+	cr_expect_str_eq(p.plans[0].name, "free", "plans keep the file's order");
+	cr_expect_eq(p.plans[0].line, 12);
+	tp_expect_lim(&tp_plan(&p, "free")->lim, "free", 5, 10, 0, 0, SL_OVER_DROP);
+	tp_expect_lim(&tp_plan(&p, "pro")->lim, "pro", 100, 200, 50000000, 50000000,
+		      SL_OVER_HTTP429);
+	tp_expect_lim(&tp_plan(&p, "bulk")->lim, "bulk", 1000, 1000, 2000, 1514, SL_OVER_RESET);
+	tp_expect_lim(&tp_plan(&p, "tiny")->lim, "tiny", 2, 2, 0, 0, SL_OVER_DROP);
+
+	cr_assert_eq(p.n_tenants, 5);
+	t = &p.tenants[0];
+	cr_expect_str_eq(t->name, "acme");
+	cr_expect_eq(t->line, 22);
+	cr_expect_str_eq(p.plans[t->plan].name, "pro");
+	tp_expect_lim(&t->lim, "acme", 150, 200, 50000000, 50000000, SL_OVER_HTTP429);
+	cr_assert_eq(t->n_labels, 3);
+	tp_expect_label(t, 0, "team", "ml");
+	tp_expect_label(t, 1, "cost_center", "4711");
+	tp_expect_label(t, 2, "region", "eu-west-1");
+	cr_expect_str_eq(t->keys_file, TP_GOOD_DIR "/../keys/acme.keys");
+	cr_assert_eq(t->n_keys, 4);
+	cr_expect_str_eq(t->keys[0], "ak-0001-acme");
+	cr_expect_str_eq(t->keys[1], "ak-0002-acme-indented", "surrounding whitespace trimmed");
+	memset(k128, 'x', sizeof(k128));
+	memcpy(k128, "ak-0003-", 8);
+	memcpy(k128 + 124, "-end", 5);
+	cr_expect_str_eq(t->keys[2], k128, "a key of SL_KEY_MAX bytes");
+	cr_expect_str_eq(t->keys[3], "ak-0004-#-inside-and-no-final-newline");
+
+	t = tp_tenant(&p, "beta.io");
+	cr_expect_str_eq(p.plans[t->plan].name, "free");
+	tp_expect_lim(&t->lim, "beta.io", 5, 30, 1000000, 1000000, SL_OVER_RESET);
+	cr_expect_eq(t->n_labels, 0);
+	cr_assert_eq(t->n_keys, 2);
+	cr_expect_str_eq(t->keys[0], "bk-0001-beta");
+	cr_expect_str_eq(t->keys[1], "bk-0002-beta");
+
+	t = tp_tenant(&p, "gamma");
+	tp_expect_lim(&t->lim, "gamma", 7, 7, 0, 0, SL_OVER_DROP);
+	cr_expect_str_eq(t->keys_file, "");
+	cr_expect_eq(t->n_keys, 0);
+	cr_expect_null(t->keys);
+
+	t = tp_tenant(&p, "delta");
+	tp_expect_lim(&t->lim, "delta", 100, 200, 3000, 3000, SL_OVER_HTTP429);
+	cr_expect_eq(t->n_keys, 0, "a keys file of comments only");
+
+	t = tp_tenant(&p, "eps");
+	tp_expect_lim(&t->lim, "eps", 1000, 1, 2000, 9000, SL_OVER_RESET);
+
+	cr_expect_eq(p.unknown_key.rate, 2);
+	cr_expect_eq(p.unknown_key.burst, 8);
+	cr_expect_eq(p.unknown_key.prefix4, 24);
+	cr_expect_eq(p.unknown_key.prefix6, 48);
+	cr_expect_eq(p.unknown_key.action, SL_OVER_HTTP429);
+
+	cr_assert_eq(p.n_groups, 4);
+	g = &p.groups[0];
+	cr_expect_str_eq(g->name, "chat");
+	cr_expect_eq(g->line, 45);
+	cr_expect_eq(g->port, 8000);
+	cr_expect_eq(g->method, SL_HTTP_POST);
+	cr_expect_str_eq(g->path, "/v1/chat/completions");
+	cr_expect_eq(g->weight, 10);
+	cr_assert_eq(g->n_limits, 1);
+	cr_expect_str_eq(g->limits[0].name, "chat-rate");
+	cr_expect_eq(g->limits[0].rate, 20);
+	cr_expect_eq(g->limits[0].burst, 20);
+	g = &p.groups[1];
+	cr_expect_str_eq(g->name, "embed");
+	cr_expect_eq(g->port, 0);
+	cr_expect_eq(g->method, SL_HTTP_POST, "methods are case-insensitive");
+	cr_expect_str_eq(g->path, "/v1/embeddings");
+	cr_expect_eq(g->weight, 1000);
+	cr_assert_eq(g->n_limits, 2);
+	cr_expect_str_eq(g->limits[0].name, "per-second");
+	cr_expect_eq(g->limits[0].rate, 50);
+	cr_expect_eq(g->limits[0].burst, 50, "burst defaults to rate");
+	cr_expect_str_eq(g->limits[1].name, "per-burst");
+	cr_expect_eq(g->limits[1].rate, 5);
+	cr_expect_eq(g->limits[1].burst, 100);
+	g = &p.groups[2];
+	cr_expect_str_eq(g->name, "models");
+	cr_expect_eq(g->port, 443);
+	cr_expect_eq(g->method, SL_HTTP_GET);
+	cr_expect_str_eq(g->path, "");
+	cr_expect_eq(g->weight, 1);
+	cr_expect_eq(g->n_limits, 0);
+	g = &p.groups[3];
+	cr_expect_str_eq(g->name, "rest");
+	cr_expect(g->port == 0 && g->method == 0 && !g->path[0] && g->weight == 1 && !g->n_limits);
+	sl_policy_free(&p);
+	cr_expect(!p.plans && !p.tenants && !p.groups && !p.n_tenants);
+}
+
+Test(policy, http_minimal_defaults)
+{
+	struct sl_policy p;
+	char err[512] = "";
+
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/http-minimal.yaml", &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(p.n_http_ports, 1, "one port without a list");
+	cr_expect_eq(p.http_ports[0], 8080);
+	cr_expect_eq(p.key_headers, SL_HTTP_KF_XAPIKEY | SL_HTTP_KF_BEARER);
+	cr_expect_eq(p.key_headers, SL_HTTP_KF_DEFAULT);
+	cr_expect(!p.n_plans && !p.plans && !p.n_tenants && !p.tenants && !p.n_groups &&
+		  !p.groups);
+	cr_expect_eq(p.unknown_key.rate, 1);
+	cr_expect_eq(p.unknown_key.burst, 5);
+	cr_expect_eq(p.unknown_key.prefix4, 32);
+	cr_expect_eq(p.unknown_key.prefix6, 64);
+	cr_expect_eq(p.unknown_key.action, SL_OVER_DROP);
+	sl_policy_free(&p);
+}
+
+Test(policy, no_http_layer)
+{
+	struct sl_policy p;
+	char err[512] = "";
+
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/full.yaml", &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.n_http_ports, 0);
+	cr_expect_eq(p.key_headers, 0);
+	cr_expect(!p.plans && !p.tenants && !p.groups);
+	cr_expect(!p.unknown_key.rate && !p.unknown_key.burst, "no http: nothing applies");
+	sl_policy_free(&p);
+}
+
+/* Each HTTP section, without http, is refused at its own line; the earliest one is named. */
+Test(policy, http_needed_by_each_section)
+{
+	static const char *const sections[] = {
+		"plans:\n  free: {rate: 1}\n",
+		"tenants:\n  - {name: a, plan: free}\n",
+		"unknown_key: {rate: 1}\n",
+		"groups:\n  - name: all\n",
+	};
+	static const char *const keys[] = { "plans", "tenants", "unknown_key", "groups" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		char text[512], err[512] = "", want[128];
+		struct sl_policy p;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			 "%s%s",
+			 sections[i], sections[(i + 1) % 4]);
+		cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), -EINVAL, "%s", keys[i]);
+		snprintf(want, sizeof(want),
+			 "t.yaml:5: %s needs an http: section naming the ports;", keys[i]);
+		cr_expect(!strncmp(err, want, strlen(want)), "%s: %s", keys[i], err);
+		tp_expect_empty(&p, keys[i]);
+		sl_policy_free(&p);
+	}
+}
+
+/* Effective tenant limits: the plan, then the overrides, then bursts defaulting to rates. */
+Test(policy, tenant_overrides)
+{
+	static const struct {
+		const char *plan, *ovr;
+		__u64 rate, burst, bytes_rate, bytes_burst;
+		__u8 action;
+	} cases[] = {
+		{ "{rate: 10}", "{}", 10, 10, 0, 0, SL_OVER_DROP },
+		{ "{rate: 10}", "{rate: 20}", 20, 20, 0, 0, SL_OVER_DROP },
+		{ "{rate: 10, burst: 15}", "{rate: 20}", 20, 15, 0, 0, SL_OVER_DROP },
+		{ "{rate: 10}", "{burst: 3}", 10, 3, 0, 0, SL_OVER_DROP },
+		{ "{rate: 10, burst: 15}", "{burst: 1k}", 10, 1000, 0, 0, SL_OVER_DROP },
+		{ "{rate: 1k}", "{rate: 2M}", 2000000, 2000000, 0, 0, SL_OVER_DROP },
+		{ "{rate: 10, bytes_rate: 1M}", "{}", 10, 10, 1000000, 1000000, SL_OVER_DROP },
+		{ "{rate: 10, bytes_rate: 1M}", "{bytes_rate: 2M}", 10, 10, 2000000, 2000000,
+		  SL_OVER_DROP },
+		{ "{rate: 10, bytes_rate: 1M, bytes_burst: 5M}", "{bytes_rate: 2M}", 10, 10,
+		  2000000, 5000000, SL_OVER_DROP },
+		{ "{rate: 10}", "{bytes_rate: 1M}", 10, 10, 1000000, 1000000, SL_OVER_DROP },
+		{ "{rate: 10}", "{bytes_rate: 1M, bytes_burst: 3M}", 10, 10, 1000000, 3000000,
+		  SL_OVER_DROP },
+		{ "{rate: 10, bytes_rate: 1000, bytes_burst: 1514}", "{bytes_rate: 500}", 10, 10,
+		  500, 1514, SL_OVER_DROP },
+		{ "{rate: 10, bytes_rate: 1M}", "{bytes_burst: 1514}", 10, 10, 1000000, 1514,
+		  SL_OVER_DROP },
+		{ "{rate: 10, action: reset}", "{}", 10, 10, 0, 0, SL_OVER_RESET },
+		{ "{rate: 10, action: reset}", "{action: http429}", 10, 10, 0, 0, SL_OVER_HTTP429 },
+		{ "{rate: 10, action: http429}", "{action: drop}", 10, 10, 0, 0, SL_OVER_DROP },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], err[512] = "", who[160];
+		struct sl_policy p;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			 "http: {ports: 80}\nplans:\n  p: %s\ntenants:\n  - {name: t, plan: p, overrides: %s}\n",
+			 cases[i].plan, cases[i].ovr);
+		snprintf(who, sizeof(who), "%s + %s", cases[i].plan, cases[i].ovr);
+		cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s: %s", who, err);
+		if (p.n_tenants == 1)
+			tp_expect_lim(&p.tenants[0].lim, who, cases[i].rate, cases[i].burst,
+				      cases[i].bytes_rate, cases[i].bytes_burst, cases[i].action);
+		sl_policy_free(&p);
+	}
+}
+
+Test(policy, key_headers_and_methods)
+{
+	static const struct {
+		const char *text;
+		__u32 flags; /* 0: refused */
+	} headers[] = {
+		{ "x-api-key", SL_HTTP_KF_XAPIKEY },
+		{ "[X-Api-Key]", SL_HTTP_KF_XAPIKEY },
+		{ "[\"AUTHORIZATION: BEARER\"]", SL_HTTP_KF_BEARER },
+		{ "[\"authorization: bearer\", x-api-key]", SL_HTTP_KF_DEFAULT },
+		{ "[\"authorization:bearer\"]", 0 },
+		{ "[authorization]", 0 },
+		{ "[bearer]", 0 },
+		{ "\"\"", 0 },
+	};
+	static const struct {
+		const char *text;
+		__u8 method;
+	} methods[] = {
+		{ "GET", SL_HTTP_GET },
+		{ "post", SL_HTTP_POST },
+		{ "Put", SL_HTTP_PUT },
+		{ "PATCH", SL_HTTP_PATCH },
+		{ "delete", SL_HTTP_DELETE },
+		{ "HEAD", SL_HTTP_HEAD },
+		{ "options", SL_HTTP_OPTIONS },
+		{ "CONNECT", 0 },
+		{ "GET ", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		char text[512], err[512] = "";
+		struct sl_policy p;
+		int ret;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			 "http:\n  ports: 80\n  key_headers: %s\n",
+			 headers[i].text);
+		ret = tp_parse(text, &p, err, sizeof(err));
+		if (headers[i].flags)
+			cr_expect(!ret && p.key_headers == headers[i].flags, "%s: %s %#x",
+				  headers[i].text, err, p.key_headers);
+		else
+			cr_expect(ret == -EINVAL && !strncmp(err, "t.yaml:7: ", 10), "%s: %s",
+				  headers[i].text, err);
+		sl_policy_free(&p);
+	}
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		char text[512], err[512] = "";
+		struct sl_policy p;
+		int ret;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			 "http: {ports: 80}\ngroups:\n  - {name: g, match: {method: \"%s\"}}\n",
+			 methods[i].text);
+		ret = tp_parse(text, &p, err, sizeof(err));
+		if (methods[i].method)
+			cr_expect(!ret && p.groups[0].method == methods[i].method, "%s: %s",
+				  methods[i].text, err);
+		else
+			cr_expect(ret == -EINVAL && strstr(err, "is not valid; use one of: GET"),
+				  "%s: %s", methods[i].text, err);
+		sl_policy_free(&p);
+	}
+}
+
+/* First match wins: a group after one that matches all its requests is refused, others not. */
+Test(policy, group_order)
+{
+	static const struct {
+		const char *first, *second;
+		int ok;
+	} cases[] = {
+		{ "{path: /v1/chat}", "{path: /v1/}", 1 },
+		{ "{path: /v1/}", "{path: /v1/chat}", 0 },
+		{ "{path: /v1}", "{path: /v2}", 1 },
+		{ "{path: /v1}", "{path: /v1}", 0 },
+		{ "{method: POST, path: /v1}", "{method: GET, path: /v1}", 1 },
+		{ "{port: 80, path: /v1}", "{path: /v1}", 1 },
+		{ "{path: /v1}", "{port: 80, path: /v1}", 0 },
+		{ "{port: 80}", "{port: 81}", 1 },
+		{ "{method: GET}", "{port: 81, method: GET, path: /x}", 0 },
+		{ "{}", "{path: /x}", 0 },
+		/* "" is any target, "/" not: OPTIONS * or an absolute-form target. */
+		{ "{path: /}", "{port: 80}", 1 },
+	};
+	static const char want[] = "t.yaml:8: group \"b\" can never match: group \"a\" (line 7)";
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], err[512] = "";
+		struct sl_policy p;
+		int ret;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			 "http: {ports: [80, 81]}\ngroups:\n  - {name: a, match: %s}\n"
+			 "  - {name: b, match: %s}\n",
+			 cases[i].first, cases[i].second);
+		ret = tp_parse(text, &p, err, sizeof(err));
+		if (cases[i].ok)
+			cr_expect_eq(ret, 0, "%s then %s: %s", cases[i].first, cases[i].second,
+				     err);
+		else
+			cr_expect(ret == -EINVAL && !strncmp(err, want, strlen(want)),
+				  "%s then %s: %s", cases[i].first, cases[i].second, err);
+		sl_policy_free(&p);
+	}
+}
+
+/* A policy in dir/policy.yaml with tenants a and b on keys files ka and kb (NULL: none). */
+static void tp_write_tenants(const char *dir, const char *ka, const char *kb)
+{
+	char path[128], text[1024];
+	int n;
+
+	n = snprintf(text, sizeof(text),
+		     "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		     "http: {ports: 80}\nplans: {p: {rate: 1}}\ntenants:\n");
+	n += snprintf(text + n, sizeof(text) - n, "  - {name: a, plan: p%s%s}\n",
+		      ka ? ", keys_file: " : "", ka ? ka : "");
+	snprintf(text + n, sizeof(text) - n, "  - {name: b, plan: p%s%s}\n",
+		 kb ? ", keys_file: " : "", kb ? kb : "");
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	tp_write(path, text, 0644);
+}
+
+static int tp_load_dir(const char *dir, struct sl_policy *p, char *err, size_t errlen)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	return sl_policy_load(path, p, err, errlen);
+}
+
+/* Only the owner may have any access to a keys file; the message says the mode and the fix. */
+Test(policy, keys_file_permissions)
+{
+	static const struct {
+		mode_t mode;
+		int ok;
+	} cases[] = {
+		{ 0600, 1 }, { 0400, 1 }, { 0700, 1 }, { 0640, 0 }, { 0644, 0 },
+		{ 0604, 0 }, { 0620, 0 }, { 0602, 0 }, { 0610, 0 }, { 0666, 0 },
+	};
+	char dir[64], keys[128];
+	size_t i;
+
+	tp_mkdtemp(dir);
+	tp_write_tenants(dir, "k.keys", NULL);
+	snprintf(keys, sizeof(keys), "%s/k.keys", dir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[1024] = "", want[300];
+		struct sl_policy p;
+		int ret;
+
+		tp_write(keys, "key-1\n", cases[i].mode);
+		ret = tp_load_dir(dir, &p, err, sizeof(err));
+		if (cases[i].ok) {
+			cr_expect_eq(ret, 0, "mode %04o: %s", cases[i].mode, err);
+			cr_expect(p.n_tenants == 2 && p.tenants[0].n_keys == 1, "mode %04o",
+				  cases[i].mode);
+			cr_expect_str_eq(p.tenants[0].keys_file, keys);
+		} else {
+			cr_expect_eq(ret, -EINVAL, "mode %04o accepted", cases[i].mode);
+			snprintf(want, sizeof(want),
+				 "%s/policy.yaml:8: keys_file %s has mode %04o: group or others may access it, and keys are secrets; run chmod 600 %s",
+				 dir, keys, cases[i].mode, keys);
+			cr_expect_str_eq(err, want);
+			tp_expect_empty(&p, "permissions");
+		}
+		sl_policy_free(&p);
+	}
+	tp_rmdir(dir);
+}
+
+/*
+ * Relative keys_file paths start at the policy file's directory for sl_policy_load(), at the
+ * current directory for sl_policy_parse(); absolute paths are taken as they are.
+ */
+Test(policy, keys_file_relative_paths)
+{
+	char dir[64], path[128], text[512], err[1024] = "";
+	struct sl_policy p;
+	size_t len;
+	char *buf;
+
+	tp_keys_private(TP_KEYS_DIR);
+	tp_mkdtemp(dir);
+	tp_write_tenants(dir, "k.keys", NULL);
+	snprintf(path, sizeof(path), "%s/k.keys", dir);
+	tp_write(path, "key-in-tmp\n", 0600);
+
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(p.tenants[0].keys_file, path);
+	cr_expect_str_eq(p.tenants[0].keys[0], "key-in-tmp");
+	sl_policy_free(&p);
+
+	/* The same bytes from a buffer: k.keys is looked for here, in the repository root. */
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	buf = tp_read(path, &len);
+	cr_expect_eq(sl_policy_parse("buf.yaml", buf, len, &p, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err,
+			 "buf.yaml:8: keys_file k.keys: cannot open: No such file or directory; check the path (a relative path starts at the policy file's directory)");
+	free(buf);
+
+	/* From a buffer, a path relative to the current directory works. */
+	snprintf(text, sizeof(text),
+		 "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		 "http: {ports: 80}\nplans: {p: {rate: 1}}\n"
+		 "tenants:\n  - {name: a, plan: p, keys_file: %s/beta.keys}\n"
+		 "  - {name: b, plan: p, keys_file: %s/k.keys}\n",
+		 TP_KEYS_DIR, dir);
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(p.tenants[0].keys_file, TP_KEYS_DIR "/beta.keys");
+	cr_expect_eq(p.tenants[0].n_keys, 2);
+	snprintf(path, sizeof(path), "%s/k.keys", dir);
+	cr_expect_str_eq(p.tenants[1].keys_file, path, "absolute: as given");
+	cr_expect_eq(p.tenants[1].n_keys, 1);
+	sl_policy_free(&p);
+
+	/* An absolute path from a policy file is not put under the policy's directory. */
+	tp_write_tenants(dir, path, NULL);
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(p.tenants[0].keys_file, path);
+	sl_policy_free(&p);
+	tp_rmdir(dir);
+}
+
+/* Duplicate keys are refused, naming lines and tenants, and never showing the key. */
+Test(policy, keys_duplicates_never_shown)
+{
+	static const char secret[] = "SeCrEt-0123456789abcdef";
+	char dir[64], ka[128], kb[128], want[1024], err[1024] = "";
+	char text[256];
+	struct sl_policy p;
+
+	tp_mkdtemp(dir);
+	snprintf(ka, sizeof(ka), "%s/a.keys", dir);
+	snprintf(kb, sizeof(kb), "%s/b.keys", dir);
+
+	/* Across tenants. */
+	snprintf(text, sizeof(text), "a-1\n%s\n", secret);
+	tp_write(ka, text, 0600);
+	snprintf(text, sizeof(text), "# b's keys\nb-1\n\n  %s\n", secret);
+	tp_write(kb, text, 0600);
+	tp_write_tenants(dir, "a.keys", "b.keys");
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:4: this key of tenant \"b\" already belongs to tenant \"a\" (%s:2); a key identifies one tenant: remove it from one file (keys are never shown)",
+		 kb, ka);
+	cr_expect_str_eq(err, want);
+	cr_expect_null(strstr(err, "SeCrEt"), "the key leaked: %s", err);
+	tp_expect_empty(&p, "dup across");
+	sl_policy_free(&p);
+
+	/* Both tenants on one file: every key is someone else's. */
+	tp_write_tenants(dir, "a.keys", "a.keys");
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), -EINVAL);
+	cr_expect(!strncmp(err, ka, strlen(ka)) && strstr(err, ":1: this key of tenant \"b\""),
+		  "%s", err);
+	sl_policy_free(&p);
+
+	/* Within one tenant. */
+	snprintf(text, sizeof(text), "%s\na-1\n%s\n", secret, secret);
+	tp_write(ka, text, 0600);
+	tp_write_tenants(dir, "a.keys", NULL);
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:3: this key is already on line 1 of this file; each key may appear once (keys are never shown)",
+		 ka);
+	cr_expect_str_eq(err, want);
+	sl_policy_free(&p);
+
+	/* Keys that differ only in case are different keys. */
+	tp_write(ka, "Key-1\nkey-1\nKEY-1\n", 0600);
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.tenants[0].n_keys, 3);
+	sl_policy_free(&p);
+
+	/* A refused key is not shown either. */
+	snprintf(text, sizeof(text), "ok\n%s %s\n", secret, secret);
+	tp_write(ka, text, 0600);
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, ":2: key has a space or tab at byte 24"), "%s", err);
+	cr_expect_null(strstr(err, "SeCrEt"), "the key leaked: %s", err);
+	sl_policy_free(&p);
+	tp_rmdir(dir);
+}
+
+/* Keys file syntax: CRLF, blanks, comments, whitespace, the last line without a newline. */
+Test(policy, keys_file_format)
+{
+	static const struct {
+		const char *text;
+		int ok;        /* number of keys, or -LINE of the error */
+		const char *first;
+	} cases[] = {
+		{ "k1\r\nk2\r\n", 2, "k1" },
+		{ "\n\n  \t \r\n# c\n\t# c2\nk1", 1, "k1" },
+		{ " \tk1 \t\r\n", 1, "k1" },
+		{ "k1#not-a-comment\n", 1, "k1#not-a-comment" },
+		{ "!~\n", 1, "!~" },
+		{ "", 0, NULL },
+		{ "\n", 0, NULL },
+		{ "k1\nk 2\n", -2, NULL },
+		{ "k1\nk\t2\n", -2, NULL },
+		{ "k1\n\xc3\xa9t\xc3\xa9\n", -2, NULL },
+		{ "k1\nk\x7f\n", -2, NULL },
+		{ "k1\nk\r2\n", -2, NULL },
+	};
+	char dir[64], keys[128];
+	size_t i;
+
+	tp_mkdtemp(dir);
+	snprintf(keys, sizeof(keys), "%s/k.keys", dir);
+	tp_write_tenants(dir, "k.keys", NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[1024] = "", want[160];
+		struct sl_policy p;
+		int ret;
+
+		tp_write(keys, cases[i].text, 0600);
+		ret = tp_load_dir(dir, &p, err, sizeof(err));
+		if (cases[i].ok >= 0) {
+			cr_expect_eq(ret, 0, "case %zu: %s", i, err);
+			if (!ret) {
+				cr_expect_eq(p.tenants[0].n_keys, cases[i].ok, "case %zu", i);
+				if (cases[i].first && p.tenants[0].n_keys)
+					cr_expect_str_eq(p.tenants[0].keys[0], cases[i].first);
+			}
+		} else {
+			snprintf(want, sizeof(want), "%s:%d: key has ", keys, -cases[i].ok);
+			cr_expect(ret == -EINVAL && !strncmp(err, want, strlen(want)),
+				  "case %zu: %s", i, err);
+		}
+		sl_policy_free(&p);
+	}
+	tp_rmdir(dir);
+}
+
+/*
+ * The hash covers the policy's bytes, then for each tenant with a keys file, in order, the
+ * file's length (8 bytes, little-endian) and bytes: editing a keys file changes it, and so does
+ * moving a key from one file to the next.
+ */
+Test(policy, hash_covers_keys_files)
+{
+	char dir[64], ka[128], kb[128], path[128], err[1024] = "";
+	struct sl_policy p;
+	__u64 h = 0xcbf29ce484222325ULL, h1, h2;
+	const char *parts[2] = { "k1\nk2\n", "k3\n" };
+	size_t len, i, j;
+	char *buf;
+
+	tp_mkdtemp(dir);
+	snprintf(ka, sizeof(ka), "%s/a.keys", dir);
+	snprintf(kb, sizeof(kb), "%s/b.keys", dir);
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	tp_write_tenants(dir, "a.keys", "b.keys");
+	tp_write(ka, parts[0], 0600);
+	tp_write(kb, parts[1], 0600);
+
+	buf = tp_read(path, &len);
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+	free(buf);
+	for (j = 0; j < 2; j++) {
+		for (i = 0; i < 8; i++)
+			h = (h ^ (((__u64)strlen(parts[j]) >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+		for (i = 0; i < strlen(parts[j]); i++)
+			h = (h ^ (unsigned char)parts[j][i]) * 0x100000001b3ULL;
+	}
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.hash, h, "policy bytes, then each keys file's length and bytes");
+	h1 = p.hash;
+	sl_policy_free(&p);
+
+	/* One byte of a keys file. */
+	tp_write(kb, "k4\n", 0600);
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_neq(p.hash, h1);
+	sl_policy_free(&p);
+
+	/* The same bytes over both files, split differently. */
+	tp_write(ka, "k1\n", 0600);
+	tp_write(kb, "k2\nk3\n", 0600);
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	h2 = p.hash;
+	cr_expect_neq(h2, h1, "a key moved to another tenant");
+	sl_policy_free(&p);
+
+	/* A comment in a keys file is part of the file. */
+	tp_write(kb, "k2\nk3\n# new\n", 0600);
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_neq(p.hash, h2);
+	sl_policy_free(&p);
+	tp_rmdir(dir);
+}
+
+/* SL_MAX_KEYS over all tenants, at the key that goes over. */
+Test(policy, max_keys)
+{
+	char dir[64], ka[128], kb[128], err[1024] = "", want[256];
+	size_t cap = (size_t)SL_MAX_KEYS * 8, n = 0;
+	char *text = malloc(cap);
+	struct sl_policy p;
+	int i;
+
+	tp_mkdtemp(dir);
+	snprintf(ka, sizeof(ka), "%s/a.keys", dir);
+	snprintf(kb, sizeof(kb), "%s/b.keys", dir);
+	for (i = 0; i < SL_MAX_KEYS - 1; i++)
+		n += snprintf(text + n, cap - n, "%x\n", i);
+	tp_write(ka, text, 0600);
+	tp_write(kb, "last\n", 0600);
+	tp_write_tenants(dir, "a.keys", "b.keys");
+	cr_assert_eq(tp_load_dir(dir, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.tenants[0].n_keys, SL_MAX_KEYS - 1);
+	cr_expect_eq(p.tenants[1].n_keys, 1);
+	cr_expect_str_eq(p.tenants[0].keys[SL_MAX_KEYS - 2], "fffe");
+	sl_policy_free(&p);
+
+	tp_write(kb, "last\none-too-many\n", 0600);
+	cr_expect_eq(tp_load_dir(dir, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:2: too many keys: a policy holds at most %d over all tenants", kb, SL_MAX_KEYS);
+	cr_expect_str_eq(err, want);
+	sl_policy_free(&p);
+	free(text);
+	tp_rmdir(dir);
+}
+
+Test(policy, max_tenants)
+{
+	size_t cap = (SL_MAX_TENANTS + 1) * 40 + 256, n = 0;
+	char *buf = malloc(cap), err[512] = "";
+	struct sl_policy p;
+	int i;
+
+	n += snprintf(buf + n, cap - n,
+		      "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		      "http: {ports: 80}\nplans: {p: {rate: 1}}\ntenants:\n");
+	for (i = 0; i < SL_MAX_TENANTS; i++)
+		n += snprintf(buf + n, cap - n, "  - {name: t%d, plan: p}\n", i);
+	cr_assert_eq(sl_policy_parse("max.yaml", buf, n, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.n_tenants, SL_MAX_TENANTS);
+	cr_expect_str_eq(p.tenants[SL_MAX_TENANTS - 1].name, "t1023");
+	cr_expect_eq(p.tenants[SL_MAX_TENANTS - 1].line, 8 + SL_MAX_TENANTS - 1);
+	sl_policy_free(&p);
+
+	n += snprintf(buf + n, cap - n, "  - {name: t%d, plan: p}\n", SL_MAX_TENANTS);
+	cr_expect_eq(sl_policy_parse("max.yaml", buf, n, &p, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "max.yaml:1032: too many tenants: 1025; a policy holds at most 1024");
+	sl_policy_free(&p);
+	free(buf);
+}
+
+/* An error after tenants have read keys frees them all (valgrind checks the "all"). */
+Test(policy, error_after_keys_frees_them)
+{
+	static const char text[] =
+		"version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		"http: {ports: 80}\nplans: {p: {rate: 1}}\n"
+		"tenants:\n  - {name: a, plan: p, keys_file: " TP_KEYS_DIR "/acme.keys}\n"
+		"  - {name: b, plan: p, keys_file: " TP_KEYS_DIR "/beta.keys}\n"
+		"groups:\n  - {name: g, weight: 0}\n";
+	struct sl_policy p;
+	char err[512] = "";
+
+	tp_keys_private(TP_KEYS_DIR);
+	cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), -EINVAL);
+	cr_expect(!strncmp(err, "t.yaml:11: weight 0", 19), "%s", err);
+	tp_expect_empty(&p, "late error");
+	sl_policy_free(&p);
+}
+
+/* The list of plans in a message is cut at a bounded length, whatever the names. */
+Test(policy, plan_list_in_messages)
+{
+	static const char want[] = "l.yaml:72: plan \"nope\" is not defined; plans: a..., "
+				   "plan-with-a-rather-long-name-01, ";
+	size_t cap = 64 * 80 + 512, n = 0;
+	char *buf = malloc(cap), err[1024] = "";
+	struct sl_policy p;
+	int i;
+
+	n += snprintf(buf + n, cap - n,
+		      "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		      "http: {ports: 80}\nplans:\n  a...: {rate: 1}\n");
+	for (i = 1; i < SL_MAX_PLANS; i++)
+		n += snprintf(buf + n, cap - n, "  plan-with-a-rather-long-name-%02d: {rate: 1}\n",
+			      i);
+	n += snprintf(buf + n, cap - n, "tenants:\n  - {name: t, plan: nope}\n");
+	cr_expect_eq(sl_policy_parse("l.yaml", buf, n, &p, err, sizeof(err)), -EINVAL);
+	cr_expect(!strncmp(err, want, strlen(want)), "%s", err);
+	cr_expect_lt(strlen(err), 300, "%s", err);
+	cr_expect(!strcmp(err + strlen(err) - 5, ", ..."), "%s", err);
+	sl_policy_free(&p);
+	free(buf);
 }

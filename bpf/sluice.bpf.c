@@ -51,15 +51,7 @@ static __always_inline int sl_class(__u32 reason, __u8 cv, int dry, __u64 pkts, 
 /* Index of a source in the per-CPU drop cache. */
 static __always_inline __u32 sl_dcache_idx(const struct sl_pkt *p)
 {
-	__u32 h = p->saddr[0] ^ p->saddr[1] ^ p->saddr[2] ^ p->saddr[3];
-
-	/*
-	 * Fold the high half down before the multiply: sources often differ only in their last
-	 * bytes, which a network-order load puts in the high bits, and a product's high bits
-	 * (the index) would then see only those few bits.
-	 */
-	h ^= h >> 16;
-	return (h * 0x9e3779b1u) >> (32 - SL_DCACHE_BITS);
+	return sl_addr_index(p->saddr, SL_DCACHE_BITS);
 }
 
 /* Remember that `p`'s source is refused until `until` (see struct sl_dcache_ent). */

@@ -37,4 +37,18 @@ static __always_inline void sl_prefix_mask(__u32 w[4], __u32 len)
 	w[3] &= sl_word_mask(len > 96 ? len - 96 : 0);
 }
 
+/*
+ * Index of a source address (4 network-order words) in a table of 2^bits entries: the per-CPU
+ * drop cache. The high half is folded down before the multiply: sources often differ only in
+ * their last bytes, which a network-order load puts in the high bits, and a product's high
+ * bits (the index) would then see only those few bits.
+ */
+static __always_inline __u32 sl_addr_index(const __u32 w[4], __u32 bits)
+{
+	__u32 h = w[0] ^ w[1] ^ w[2] ^ w[3];
+
+	h ^= h >> 16;
+	return (h * 0x9e3779b1u) >> (32 - bits);
+}
+
 #endif /* SLUICE_PREFIX_H */

@@ -2,6 +2,7 @@
 /* The tick clock and the per-CPU drop cache: never ahead of real time, never a wrong drop. */
 #include <arpa/inet.h>
 #include "fixture.h"
+#include "sluice_prefix.h"
 
 static struct pb_frame udp_from(const char *src)
 {
@@ -33,16 +34,14 @@ static bool dcache_entry(struct fx *f, const char *src, struct sl_dcache_ent *ou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct sl_dcache_ent *all = calloc(ncpu, sizeof(*all));
-	__u32 a[4] = {}, h, idx;
+	__u32 a[4] = {}, idx;
 	bool found = false;
 
 	if (strchr(src, ':'))
 		inet_pton(AF_INET6, src, a);
 	else
 		inet_pton(AF_INET, src, a);
-	h = a[0] ^ a[1] ^ a[2] ^ a[3];
-	h ^= h >> 16;
-	idx = (h * 0x9e3779b1u) >> (32 - SL_DCACHE_BITS);
+	idx = sl_addr_index(a, SL_DCACHE_BITS);
 	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.sl_dcache_v1), &idx, all), 0);
 	for (int c = 0; c < ncpu && !found; c++) {
 		if (!memcmp(all[c].addr, a, 16) && all[c].epoch) {

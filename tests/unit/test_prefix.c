@@ -2,6 +2,7 @@
 /* Unit tests of source aggregation (include/sluice_prefix.h), as the data plane does it. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "sluice_prefix.h"
 
@@ -74,4 +75,24 @@ Test(prefix, same_aggregate)
 	v6("2001:db8:0:2::1", b);
 	sl_prefix_mask(b, 64);
 	cr_assert_arr_neq(a, b, 16, "the next /64 is another aggregate");
+}
+
+Test(prefix, addr_index_spreads_last_bytes)
+{
+	/* 256 hosts of one /24 (they differ only in the last byte) take 256 distinct entries. */
+	unsigned char seen[4096] = { 0 };
+	int distinct = 0;
+
+	for (int i = 0; i < 256; i++) {
+		__u32 a[4];
+		char s[32];
+
+		snprintf(s, sizeof(s), "10.205.0.%d", i);
+		v4(s, a);
+		__u32 idx = sl_addr_index(a, 12);
+
+		cr_assert_lt(idx, 4096);
+		distinct += !seen[idx]++;
+	}
+	cr_assert_eq(distinct, 256);
 }

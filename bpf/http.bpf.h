@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The HTTP layer: recognise request starts on the policy's ports, find the key, limit tenants. */
+/* The HTTP layer: request starts on the policy's ports, keys, tenants, groups, flows, bytes. */
 #ifndef SLUICE_HTTP_BPF_H
 #define SLUICE_HTTP_BPF_H
 
@@ -10,10 +10,28 @@
 #include "parse.bpf.h"
 
 /*
- * Scope (docs/http.md): the first segment of each HTTP/1.x request on a configured TCP port,
- * i.e. a segment whose payload starts with a method token. Its first SL_HTTP_SCAN bytes are
- * copied to a per-CPU scratch buffer and scanned there (sluice_http.h states the bounds).
- * Other segments (request bodies, non-HTTP) are left to the source rules.
+ * Scope (docs/http.md). A TCP segment with payload to one of the generation's HTTP ports is
+ * either a request start (its payload begins with a method token) or a body segment.
+ *
+ * - Request start: its first SL_HTTP_SCAN bytes are copied to the per-CPU scratch buffer and
+ *   scanned there for the request line and the key (sluice_http.h states the bounds). The key
+ *   names the tenant; the path, method and port name the API group. The request must fit the
+ *   tenant's request bucket, its bytes bucket (charged the segment's payload) and the group's
+ *   limits in order; a refusal by any gives back what the others took, so nothing is charged
+ *   for a refused request. No key, or a key no tenant has: the unknown_key bucket of the
+ *   source aggregate.
+ * - An admitted request puts (or updates) its connection in sl_flows_v1, but only once the
+ *   host's socket for it is established (bpf_skc_lookup_tcp, once per connection): spoofed
+ *   segments cannot fill the table. Body segments of the connection are charged to the same
+ *   tenant's bytes bucket and counters; responses are counted by TC egress.
+ * - A request start that repeats the sequence number of the connection's last admitted one is
+ *   a TCP retransmission: passed and counted as such, not charged again.
+ *
+ * Work is split over global (not static) functions, which the verifier checks once each rather
+ * than once per path leading to them: sl_http_scan_*() (~190k verifier steps for the scanners)
+ * and sl_http_judge_*(). Each is called from the entry program, never from one another, so the
+ * 512-byte stack is shared by two frames at most. Everything they hand each other lives in the
+ * scratch map.
  */
 
 /* Whether the first payload byte can start a method (G, P, D, H, O): a cheap early exit. */
@@ -59,80 +77,35 @@ static __always_inline __u32 sl_http_copy(void *ctx, int is_tc, void *data, void
 	return i;
 }
 
-static __always_inline void sl_tstats_count(__u16 tenant, __u32 key_id, int outcome,
-					    __u64 bytes)
-{
-	struct sl_tstats_key k = { .tenant = tenant, .group = 0xff, .key_id = key_id };
-	struct sl_tstats *st, zero = {};
-
-	st = bpf_map_lookup_elem(&sl_tstats_v1, &k);
-	if (!st) {
-		bpf_map_update_elem(&sl_tstats_v1, &k, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&sl_tstats_v1, &k);
-		if (!st)
-			return;
-	}
-	/* Per-CPU value: plain adds are exact. */
-	if (outcome == SL_O_PASS) {
-		st->req_pass++;
-		st->units++;
-		st->bytes_in += bytes;
-	} else if (outcome == SL_O_DROP) {
-		st->req_drop++;
-	} else {
-		st->req_dryrun++;
-		st->units++;
-		st->bytes_in += bytes;
-	}
-}
-
-/* One request against a bucket; returns SL_O_PASS, SL_O_DROP or SL_O_DRYRUN. */
-static __always_inline int sl_http_take(struct sl_bucket *b, const struct sl_gcra_params *gp,
-					__u8 flags, const struct sl_gcfg *g, int dry)
-{
-	__u64 now = (flags & SL_RF_FINE) ? sl_now_fine() : sl_now_tick(g->jiffy_tu);
-	__u64 seen;
-
-	if (sl_bucket_take(b, now, sl_gcra_charge(1, gp->interval, gp->shift), gp->tau, &seen) ==
-	    SL_TAKE_OK)
-		return SL_O_PASS;
-	return dry ? SL_O_DRYRUN : SL_O_DROP;
-}
-
 /*
- * The request in the scratch buffer's segment (sl_http_enter() put it there). Returns SL_V_PASS
- * or SL_V_DROP. Runs inside sl_http_xdp()/sl_http_tc(), which the verifier checks once each
- * rather than once per path that leads to them: the scanners cost ~190k verifier steps.
+ * The scan of a request start in the scratch buffer (sl_http_enter() put the segment there).
+ * Sets sc->method, path and, from the key, sc->tenant and sc->key_id (SL_TENANT_UNKNOWN and 0
+ * without a known key). Returns 1 for a request, 0 when the payload is not one.
  */
-static __always_inline int sl_http_body(void *ctx, int is_tc, void *data, void *data_end)
+static __always_inline int sl_http_scan(void *ctx, int is_tc, void *data, void *data_end)
 {
-	__u32 zero = 0, key_id = 0, tidx, off, gen;
+	__u32 zero = 0, off, gen;
 	const struct sl_httpcfg *hc;
-	const struct sl_tenant_cfg *tc;
 	const struct sl_config *cfg;
-	const struct sl_gcfg *g;
-	struct sl_tenant_state *ts;
-	struct sl_bucket *b;
 	struct sl_keyval *kv;
 	struct sl_scratch *sc;
-	__u16 tenant = SL_TENANT_UNKNOWN;
-	int rl, kr, o, dry;
+	int rl, kr;
 	__u64 h, bytes;
 
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
 	cfg = bpf_map_lookup_elem(&sl_config_v1, &zero);
 	if (!sc || !cfg)
-		return SL_V_PASS;
+		return 0;
 	gen = sc->gen & 1;
-	g = &cfg->g[gen];
-	hc = bpf_map_lookup_elem(&sl_http_v1, &gen);
+	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
 	if (!hc)
-		return SL_V_PASS;
+		return 0;
 	bytes = sc->bytes;
-	dry = sc->dry;
 	off = sc->pkt.l4_off + sc->pkt.l4_hlen;
 	if (bytes <= off)
-		return SL_V_PASS;
+		return 0;
+	sc->tenant = SL_TENANT_UNKNOWN;
+	sc->key_id = 0;
 
 	/*
 	 * The copy ends in one of ~65 states with a different known length each; laundering the
@@ -143,7 +116,7 @@ static __always_inline int sl_http_body(void *ctx, int is_tc, void *data, void *
 	rl = sl_http_request_line(sc->buf, *(volatile __u32 *)&sc->len, &sc->method,
 				  &sc->path_off, &sc->path_len, &sc->line_end);
 	if (rl == SL_HTTP_RL_NOT_REQ)
-		return SL_V_PASS;
+		return 0;
 	kr = sl_http_find_key(sc->buf, *(volatile __u32 *)&sc->len,
 			      rl == SL_HTTP_RL_OK ? sc->line_end : 0, hc->key_flags, &sc->key_off,
 			      &sc->key_len);
@@ -151,60 +124,359 @@ static __always_inline int sl_http_body(void *ctx, int is_tc, void *data, void *
 		sc->sk.k0 = cfg->secret[0];
 		sc->sk.k1 = cfg->secret[1];
 		h = sl_siphash(&sc->sk, sc->buf, sc->key_off, sc->key_len);
-		kv = bpf_map_lookup_elem(&sl_keys_v1, &h);
-		if (kv && kv->tenant < SL_MAX_TENANTS) {
-			tenant = kv->tenant;
-			key_id = kv->key_id;
+		kv = bpf_map_lookup_elem(&sl_keys_v2, &h);
+		if (kv && kv->tenant[gen & 1] < SL_MAX_TENANTS) {
+			sc->tenant = kv->tenant[gen & 1];
+			sc->key_id = kv->key_id;
 		}
 	}
-
-	if (tenant < SL_MAX_TENANTS) {
-		tidx = gen * SL_MAX_TENANTS + tenant;
-		tc = bpf_map_lookup_elem(&sl_tenants_v1, &tidx);
-		tidx = tenant;
-		ts = bpf_map_lookup_elem(&sl_tstate_v1, &tidx);
-		if (!tc || !ts || !tc->in_use)
-			return SL_V_PASS;
-		o = sl_http_take((struct sl_bucket *)&ts->req_tat, &tc->req, tc->flags, g, dry);
-	} else {
-		/* No key, or a key no tenant owns: a bucket per source aggregate. */
-		__builtin_memset(&sc->bk, 0, sizeof(sc->bk));
-		sc->bk.slot = SL_SLOT_UNKNOWN_KEY;
-		sc->bk.family = sc->pkt.family;
-		__builtin_memcpy(sc->bk.addr, sc->pkt.saddr, 16);
-		sl_prefix_mask((__u32 *)sc->bk.addr, sc->pkt.family == SL_AF_INET ?
-							     hc->unknown_prefix4 :
-							     hc->unknown_prefix6);
-		b = bpf_map_lookup_elem(&sl_buckets_v1, &sc->bk);
-		if (!b) {
-			sc->fresh.tat = 0;
-			bpf_map_update_elem(&sl_buckets_v1, &sc->bk, &sc->fresh, BPF_NOEXIST);
-			b = bpf_map_lookup_elem(&sl_buckets_v1, &sc->bk);
-		}
-		if (!b) /* table full: refuse unknown clients rather than fail open */
-			o = dry ? SL_O_DRYRUN : SL_O_DROP;
-		else
-			o = sl_http_take(b, &hc->unknown, hc->unknown_flags, g, dry);
-	}
-	sl_tstats_count(tenant, key_id, o, bytes);
-	return o == SL_O_DROP ? SL_V_DROP : SL_V_PASS;
+	return 1;
 }
 
-/* Global (not static) functions: the verifier checks each once, whatever calls it. */
-__attribute__((noinline)) int sl_http_xdp(struct xdp_md *ctx)
+__attribute__((noinline)) int sl_http_scan_xdp(struct xdp_md *ctx)
 {
-	return sl_http_body(ctx, 0, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	return sl_http_scan(ctx, 0, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
 }
 
-__attribute__((noinline)) int sl_http_tc(struct __sk_buff *skb)
+__attribute__((noinline)) int sl_http_scan_tc(struct __sk_buff *skb)
 {
-	return sl_http_body(skb, 1, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	return sl_http_scan(skb, 1, (void *)(long)skb->data, (void *)(long)skb->data_end);
+}
+
+/* Counters of (tenant, group, key id), created on first use. NULL if the table is full. */
+static __always_inline struct sl_tstats *sl_tstats_get(struct sl_scratch *sc, __u16 tenant,
+						       __u8 group, __u32 key_id)
+{
+	struct sl_tstats *st;
+
+	sc->tk.tenant = tenant;
+	sc->tk.group = group;
+	sc->tk._pad = 0;
+	sc->tk.key_id = key_id;
+	st = bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+	if (st)
+		return st;
+	__builtin_memset(&sc->tzero, 0, sizeof(sc->tzero));
+	bpf_map_update_elem(&sl_tstats_v2, &sc->tk, &sc->tzero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+}
+
+static __always_inline __u64 sl_http_now(__u8 flags, const struct sl_gcfg *g)
+{
+	return (flags & SL_RF_FINE) ? sl_now_fine() : sl_now_tick(g->jiffy_tu);
 }
 
 /*
- * Whether an admitted segment goes to the HTTP layer: TCP to one of the generation's HTTP
- * ports with payload starting like a method. If so, leave it in the scratch buffer for
- * sl_http_xdp()/sl_http_tc() and return 1.
+ * Take `cost` from a bucket. Returns the charge taken (> 0, to give back with sl_http_refund()
+ * if a later limit refuses), or 0 if refused.
+ */
+static __always_inline __u64 sl_http_take(__u64 *tat, const struct sl_gcra_params *gp, __u8 flags,
+					  const struct sl_gcfg *g, __u64 cost)
+{
+	__u64 charge = sl_gcra_charge(cost, gp->interval, gp->shift), seen;
+
+	if (sl_bucket_take((struct sl_bucket *)tat, sl_http_now(flags, g), charge, gp->tau,
+			   &seen) != SL_TAKE_OK)
+		return 0;
+	return charge ? charge : 1;
+}
+
+/*
+ * Give back a charge. TAT only moves by atomic steps, so subtracting exactly what was added
+ * leaves it where it would be had the request never been admitted (or at most at "now", a
+ * full bucket, if it had gone idle meanwhile: nothing extra either way).
+ */
+static __always_inline void sl_http_refund(__u64 *tat, __u64 charge)
+{
+	__sync_fetch_and_add(tat, -charge);
+}
+
+/* The first API group whose match fits the request in the scratch buffer, or SL_GROUP_NONE. */
+static __always_inline __u32 sl_http_group(const struct sl_httpcfg *hc, struct sl_scratch *sc)
+{
+	const struct sl_groupcfg *gc;
+	__u32 i;
+
+	for (i = 0; i < SL_MAX_GROUPS; i++) { /* bound: 16 groups */
+		if (i >= hc->n_groups)
+			break;
+		gc = &hc->groups[i];
+		if (gc->port && gc->port != sc->pkt.dport)
+			continue;
+		if (gc->method && gc->method != sc->method)
+			continue;
+		if (sl_http_path_prefix(sc->buf, sc->path_off, sc->path_len, (const __u8 *)gc->path,
+					gc->path_len))
+			return i;
+	}
+	return SL_GROUP_NONE;
+}
+
+/*
+ * A tenant's request against its request bucket, its bytes bucket and its group's limits, in
+ * that order. Returns SL_O_PASS or the refusal's outcome; a refusal gives back every charge
+ * already taken.
+ */
+static __always_inline int sl_http_tenant(const struct sl_tenant_cfg *tc,
+					  struct sl_tenant_state *ts, const struct sl_groupcfg *gc,
+					  __u32 gi, const struct sl_gcfg *g, __u64 payload, int dry)
+{
+	__u64 c_req, c_bytes = 0, c_grp[SL_MAX_GROUP_LIMITS] = {};
+	int l, refused = 0;
+
+	c_req = sl_http_take(&ts->req_tat, &tc->req, tc->flags, g, 1);
+	if (!c_req)
+		return dry ? SL_O_DRYRUN : SL_O_DROP;
+	if (tc->bytes.interval && payload) {
+		c_bytes = sl_http_take(&ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, payload);
+		refused = !c_bytes;
+	}
+	if (gc && !refused) {
+		for (l = 0; l < SL_MAX_GROUP_LIMITS; l++) { /* bound: 4 limits, in order */
+			if (l >= gc->n_limits)
+				break;
+			c_grp[l] = sl_http_take(&ts->group_tat[gi & (SL_MAX_GROUPS - 1)][l],
+						&gc->limits[l], gc->limit_flags[l], g, 1);
+			if (!c_grp[l]) {
+				refused = 1;
+				break;
+			}
+		}
+	}
+	if (!refused)
+		return SL_O_PASS;
+	sl_http_refund(&ts->req_tat, c_req);
+	if (c_bytes)
+		sl_http_refund(&ts->bytes_tat, c_bytes);
+	for (l = 0; l < SL_MAX_GROUP_LIMITS; l++)
+		if (c_grp[l])
+			sl_http_refund(&ts->group_tat[gi & (SL_MAX_GROUPS - 1)][l], c_grp[l]);
+	return dry ? SL_O_DRYRUN : SL_O_DROP;
+}
+
+/* A request with no key or an unknown key: the unknown_key bucket of its source aggregate. */
+static __always_inline int sl_http_unknown(const struct sl_httpcfg *hc, struct sl_scratch *sc,
+					   const struct sl_gcfg *g, int dry)
+{
+	struct sl_bucket *b;
+
+	__builtin_memset(&sc->bk, 0, sizeof(sc->bk));
+	sc->bk.slot = SL_SLOT_UNKNOWN_KEY;
+	sc->bk.family = sc->pkt.family;
+	__builtin_memcpy(sc->bk.addr, sc->pkt.saddr, 16);
+	sl_prefix_mask((__u32 *)sc->bk.addr,
+		       sc->pkt.family == SL_AF_INET ? hc->unknown_prefix4 : hc->unknown_prefix6);
+	b = bpf_map_lookup_elem(&sl_buckets_v1, &sc->bk);
+	if (!b) {
+		sc->fresh.tat = 0;
+		bpf_map_update_elem(&sl_buckets_v1, &sc->bk, &sc->fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&sl_buckets_v1, &sc->bk);
+	}
+	/* Table full: refuse unknown clients rather than fail open. */
+	if (b && sl_http_take(&b->tat, &hc->unknown, hc->unknown_flags, g, 1))
+		return SL_O_PASS;
+	return dry ? SL_O_DRYRUN : SL_O_DROP;
+}
+
+/*
+ * Record an admitted request's connection. A new connection is only taken in once the host's
+ * socket for it is established: a spoofed or half-open source has none.
+ */
+static __always_inline void sl_http_flow_note(void *ctx, struct sl_scratch *sc,
+					      struct sl_flow *fl, __u32 gi)
+{
+	struct bpf_sock *sk;
+	__u32 size;
+	int est;
+
+	if (fl) {
+		fl->tenant = sc->tenant;
+		fl->group = gi;
+		fl->key_id = sc->key_id;
+		fl->req_seq = sc->seq;
+		return;
+	}
+	size = sc->pkt.family == SL_AF_INET ? sizeof(sc->tuple.ipv4) : sizeof(sc->tuple.ipv6);
+	sk = bpf_skc_lookup_tcp(ctx, &sc->tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return;
+	est = sk->state == BPF_TCP_ESTABLISHED;
+	bpf_sk_release(sk);
+	if (!est)
+		return;
+	sc->fl.tenant = sc->tenant;
+	sc->fl.group = gi;
+	sc->fl._pad = 0;
+	sc->fl.key_id = sc->key_id;
+	sc->fl.req_seq = sc->seq;
+	sc->fl._pad2 = 0;
+	bpf_map_update_elem(&sl_flows_v1, &sc->fk, &sc->fl, BPF_ANY);
+}
+
+/*
+ * A body segment: charged to its connection's tenant (bytes bucket, bytes_in). Segments of
+ * connections sluice has not seen a request on pass uncounted.
+ */
+static __always_inline int sl_http_body_seg(struct sl_scratch *sc, const struct sl_gcfg *g,
+					    __u32 gen)
+{
+	const struct sl_tenant_cfg *tc;
+	struct sl_tenant_state *ts;
+	struct sl_tstats *st;
+	struct sl_flow *fl;
+	__u32 tidx;
+
+	fl = bpf_map_lookup_elem(&sl_flows_v1, &sc->fk);
+	if (!fl)
+		return SL_V_PASS;
+	st = sl_tstats_get(sc, fl->tenant, fl->group, fl->key_id);
+	if (fl->tenant < SL_MAX_TENANTS) {
+		tidx = gen * SL_MAX_TENANTS + fl->tenant;
+		tc = bpf_map_lookup_elem(&sl_tenants_v1, &tidx);
+		tidx = fl->tenant;
+		ts = bpf_map_lookup_elem(&sl_tstate_v1, &tidx);
+		if (tc && ts && tc->in_use && tc->bytes.interval &&
+		    !sl_http_take(&ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, sc->payload)) {
+			if (st)
+				st->bytes_drop += sc->payload;
+			if (!sc->dry)
+				return SL_V_DROP;
+		}
+	}
+	if (st)
+		st->bytes_in += sc->payload;
+	return SL_V_PASS;
+}
+
+/*
+ * Judge the segment sl_http_enter() left in the scratch map (a request start that the scan
+ * found to be a request, or a body segment). Returns SL_V_PASS or SL_V_DROP.
+ */
+static __always_inline int sl_http_judge(void *ctx)
+{
+	const struct sl_groupcfg *gc = NULL;
+	const struct sl_tenant_cfg *tc;
+	const struct sl_httpcfg *hc;
+	const struct sl_config *cfg;
+	struct sl_tenant_state *ts;
+	const struct sl_gcfg *g;
+	struct sl_scratch *sc;
+	struct sl_tstats *st;
+	struct sl_flow *fl;
+	__u32 zero = 0, gen, gi, tidx;
+	int o;
+
+	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+	cfg = bpf_map_lookup_elem(&sl_config_v1, &zero);
+	if (!sc || !cfg)
+		return SL_V_PASS;
+	gen = sc->gen & 1;
+	g = &cfg->g[gen];
+	if (!sc->is_req)
+		return sl_http_body_seg(sc, g, gen);
+	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
+	if (!hc)
+		return SL_V_PASS;
+
+	fl = bpf_map_lookup_elem(&sl_flows_v1, &sc->fk);
+	if (fl && fl->req_seq == sc->seq && fl->tenant == sc->tenant) {
+		st = sl_tstats_get(sc, fl->tenant, fl->group, fl->key_id);
+		if (st)
+			st->req_retrans++;
+		return SL_V_PASS;
+	}
+
+	gi = sl_http_group(hc, sc);
+	if (gi < SL_MAX_GROUPS)
+		gc = &hc->groups[gi];
+	if (sc->tenant < SL_MAX_TENANTS) {
+		tidx = gen * SL_MAX_TENANTS + sc->tenant;
+		tc = bpf_map_lookup_elem(&sl_tenants_v1, &tidx);
+		tidx = sc->tenant;
+		ts = bpf_map_lookup_elem(&sl_tstate_v1, &tidx);
+		if (!tc || !ts || !tc->in_use)
+			return SL_V_PASS;
+		o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
+	} else {
+		o = sl_http_unknown(hc, sc, g, sc->dry);
+	}
+
+	st = sl_tstats_get(sc, sc->tenant, gi, sc->key_id);
+	if (o == SL_O_DROP) {
+		if (st)
+			st->req_drop++;
+		return SL_V_DROP;
+	}
+	if (st) {
+		if (o == SL_O_PASS)
+			st->req_pass++;
+		else
+			st->req_dryrun++;
+		st->units += gc ? gc->weight : 1;
+		st->bytes_in += sc->payload;
+	}
+	sl_http_flow_note(ctx, sc, fl, gi);
+	return SL_V_PASS;
+}
+
+__attribute__((noinline)) int sl_http_judge_xdp(struct xdp_md *ctx)
+{
+	return sl_http_judge(ctx);
+}
+
+__attribute__((noinline)) int sl_http_judge_tc(struct __sk_buff *skb)
+{
+	return sl_http_judge(skb);
+}
+
+/* Whether `port` is one of the generation's HTTP ports. */
+static __always_inline int sl_http_port(const struct sl_httpcfg *hc, __u16 port)
+{
+	int i, hit = 0;
+
+#pragma unroll
+	for (i = 0; i < SL_MAX_HTTP_PORTS; i++)
+		hit |= i < hc->n_ports && hc->ports[i] == port;
+	return hit;
+}
+
+/*
+ * The connection key (client, server) of a segment whose parsed source is `a` and destination
+ * `b` (read here: struct sl_pkt keeps only the source, the stack is short). Returns 0 or -1
+ * when the destination is not in the directly readable bytes.
+ */
+static __always_inline int sl_http_flow_key(struct sl_flow_key *fk, const struct sl_pkt *p,
+					    void *data, void *data_end, int from_client)
+{
+	__u32 *dst, *cl, *sv;
+	void *ip = data + (p->l3_off & 0x1ff);
+
+	__builtin_memset(fk, 0, sizeof(*fk));
+	fk->family = p->family;
+	cl = from_client ? fk->caddr : fk->saddr;
+	sv = from_client ? fk->saddr : fk->caddr;
+	if (p->family == SL_AF_INET) {
+		if (ip + 20 > data_end)
+			return -1;
+		dst = ip + 16;
+		sv[0] = dst[0];
+		cl[0] = p->saddr[0];
+	} else {
+		if (ip + 40 > data_end)
+			return -1;
+		dst = ip + 24;
+		__builtin_memcpy(sv, dst, 16);
+		__builtin_memcpy(cl, p->saddr, 16);
+	}
+	fk->cport = from_client ? p->sport : p->dport;
+	fk->sport = from_client ? p->dport : p->sport;
+	return 0;
+}
+
+/*
+ * Whether an admitted segment goes to the HTTP layer: TCP with payload to one of the
+ * generation's HTTP ports. If so, leave it in the scratch map for sl_http_scan_*() and
+ * sl_http_judge_*() and return 1 (2: a request start, to be scanned first).
  */
 static __always_inline int sl_http_enter(const struct sl_pkt *p, void *data, void *data_end,
 					 __u32 gen, __u64 bytes, int dry)
@@ -213,29 +485,81 @@ static __always_inline int sl_http_enter(const struct sl_pkt *p, void *data, voi
 	const struct sl_httpcfg *hc;
 	struct sl_scratch *sc;
 	__u8 *first;
-	int i, hit = 0;
+	__be32 *seq;
+	int req = 1;
 
 	if (p->l4proto != IPPROTO_TCP || bytes <= off)
 		return 0;
-	hc = bpf_map_lookup_elem(&sl_http_v1, &gen);
-	if (!hc || !hc->n_ports)
-		return 0;
-#pragma unroll
-	for (i = 0; i < SL_MAX_HTTP_PORTS; i++)
-		hit |= i < hc->n_ports && hc->ports[i] == p->dport;
-	if (!hit)
+	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
+	if (!hc || !hc->n_ports || !sl_http_port(hc, p->dport))
 		return 0;
 	first = data + (off & 0x3fff); /* bounded for the verifier; headers end far sooner */
 	if ((void *)(first + 1) <= data_end && !sl_http_maybe_method(*first))
-		return 0; /* a body segment or not HTTP */
+		req = 0; /* a body segment or not HTTP */
+	seq = data + ((p->l4_off + 4) & 0x3fff);
+	if ((void *)(seq + 1) > data_end)
+		return 0;
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
-	if (!sc)
+	if (!sc || sl_http_flow_key(&sc->fk, p, data, data_end, 1))
 		return 0;
 	sc->pkt = *p;
 	sc->bytes = bytes;
+	sc->payload = bytes - off;
+	sc->seq = bpf_ntohl(*seq);
 	sc->gen = gen;
 	sc->dry = dry;
-	return 1;
+	sc->is_req = req;
+	if (p->family == SL_AF_INET) {
+		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
+		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
+		sc->tuple.ipv4.sport = bpf_htons(p->sport);
+		sc->tuple.ipv4.dport = bpf_htons(p->dport);
+	} else {
+		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
+		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
+		sc->tuple.ipv6.sport = bpf_htons(p->sport);
+		sc->tuple.ipv6.dport = bpf_htons(p->dport);
+	}
+	return req ? 2 : 1;
+}
+
+/* TC egress: response payload on a known connection counts as the tenant's bytes_out. */
+static __always_inline void sl_http_egress(struct __sk_buff *skb)
+{
+	__u32 want = skb->len < SL_PULL_LEN ? skb->len : SL_PULL_LEN, zero = 0, gen, off;
+	const struct sl_httpcfg *hc;
+	struct sl_config *cfg;
+	struct sl_scratch *sc;
+	struct sl_tstats *st;
+	struct sl_flow *fl;
+	void *data, *data_end;
+	struct sl_pkt p = {};
+
+	cfg = bpf_map_lookup_elem(&sl_config_v1, &zero);
+	if (!cfg)
+		return;
+	gen = cfg->gen & 1;
+	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
+	if (!hc || !hc->n_ports)
+		return;
+	if (skb->data_end - skb->data < want)
+		bpf_skb_pull_data(skb, want);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (sl_parse(data, data_end, skb->len, &p) != SL_PKT_OK || p.l4proto != IPPROTO_TCP)
+		return;
+	off = p.l4_off + p.l4_hlen;
+	if (skb->len <= off || !sl_http_port(hc, p.sport))
+		return;
+	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+	if (!sc || sl_http_flow_key(&sc->fk, &p, data, data_end, 0))
+		return;
+	fl = bpf_map_lookup_elem(&sl_flows_v1, &sc->fk);
+	if (!fl)
+		return;
+	st = sl_tstats_get(sc, fl->tenant, fl->group, fl->key_id);
+	if (st)
+		st->bytes_out += skb->len - off;
 }
 
 #endif /* SLUICE_HTTP_BPF_H */

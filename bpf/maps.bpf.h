@@ -81,7 +81,7 @@ struct {
 	__type(key, struct sl_attach_key);
 	__type(value, struct sl_attach);
 	SL_PINNING
-} sl_attach_v1 SEC(".maps");
+} sl_attach_v2 SEC(".maps");
 
 /* Per CPU: sources known to be over their limit until a given time (sluice_abi.h). */
 struct {
@@ -99,7 +99,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sl_httpcfg);
 	SL_PINNING
-} sl_http_v1 SEC(".maps");
+} sl_http_v2 SEC(".maps");
 
 /* Keyed SipHash of an API key -> tenant: the only form in which keys reach the kernel. */
 struct {
@@ -108,7 +108,7 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sl_keyval);
 	SL_PINNING
-} sl_keys_v1 SEC(".maps");
+} sl_keys_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -132,7 +132,7 @@ struct {
 	__type(key, struct sl_tstats_key);
 	__type(value, struct sl_tstats);
 	SL_PINNING
-} sl_tstats_v1 SEC(".maps");
+} sl_tstats_v2 SEC(".maps");
 
 /* Written by the controller only. */
 struct {
@@ -144,6 +144,18 @@ struct {
 } sl_tenmeta_v1 SEC(".maps");
 
 /*
+ * Connections that completed a handshake with this host and sent a request (sluice_abi.h):
+ * LRU, so the least recently used connection makes room; spoofed packets never get in.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_FLOWS_MAX);
+	__type(key, struct sl_flow_key);
+	__type(value, struct sl_flow);
+	SL_PINNING
+} sl_flows_v1 SEC(".maps");
+
+/*
  * Per CPU: the segment handed to the HTTP layer (a verifier-independent subprogram, which can
  * take only its context as argument) and its first SL_HTTP_SCAN payload bytes.
  */
@@ -152,9 +164,20 @@ struct sl_scratch {
 	__u64 bytes;
 	__u32 gen;
 	__u32 dry;
-	/* Working variables of sl_http_body(), here rather than on the 512-byte stack. */
+	__u32 payload; /* TCP payload bytes */
+	__u32 seq;     /* TCP sequence number, host order */
+	__u16 tenant;  /* sl_http_scan_*(): the key's tenant, or SL_TENANT_UNKNOWN */
+	__u8 is_req;   /* 1: a request start, 0: a body segment */
+	__u8 _pad0;
+	__u32 key_id;
+	struct sl_flow_key fk;
+	struct bpf_sock_tuple tuple; /* fk as bpf_skc_lookup_tcp() wants it */
+	/* Working variables of the HTTP functions, here rather than on the 512-byte stack. */
 	__u32 len, method, path_off, path_len, line_end, key_off, key_len, _pad;
 	struct sl_sipkey sk;
+	struct sl_tstats_key tk;
+	struct sl_tstats tzero;
+	struct sl_flow fl;
 	/* ...and of the source-rule path (sluice.bpf.c). */
 	struct sl_lpm_key lk;
 	struct sl_bkey bk;

@@ -38,6 +38,9 @@ enum {
 /* ICMP and ICMPv6 headers: type, code, checksum and 4 bytes of rest-of-header. */
 #define SL_ICMP_HLEN 8
 
+/* Headers the parser may need in the linear area (TC): Ethernet, 2 VLANs, IPv6 + ext headers. */
+#define SL_PULL_LEN 256
+
 #define SL_MAX_VLAN   2 /* 802.1ad outer + 802.1Q inner */
 #define SL_MAX_EXTHDR 6 /* IPv6 extension headers skipped before giving up (malformed) */
 

@@ -244,10 +244,13 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 			return SL_V_DROP;
 	}
 http:
-	/* Admitted by the source rules: requests on the HTTP ports meet their tenant's limits. */
-	if (!sl_http_enter(&p, data, data_end, gen, bytes, g->dry_run))
+	/* Admitted by the source rules: segments on the HTTP ports meet their tenant's limits. */
+	cls = sl_http_enter(&p, data, data_end, gen, bytes, g->dry_run);
+	if (!cls)
 		return SL_V_PASS;
-	return is_tc ? sl_http_tc(ctx) : sl_http_xdp(ctx);
+	if (cls == 2 && !(is_tc ? sl_http_scan_tc(ctx) : sl_http_scan_xdp(ctx)))
+		return SL_V_PASS; /* not a request after all: left to the source rules */
+	return is_tc ? sl_http_judge_tc(ctx) : sl_http_judge_xdp(ctx);
 }
 
 SEC("xdp")
@@ -261,9 +264,6 @@ int sluice_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	return XDP_PASS;
 }
-
-/* Headers the parser may need in the linear area: Ethernet, 2 VLANs, IPv6 + extension headers. */
-#define SL_PULL_LEN 256
 
 SEC("tc")
 int sluice_tc(struct __sk_buff *skb)
@@ -279,5 +279,16 @@ int sluice_tc(struct __sk_buff *skb)
 	if (sl_process(skb, 1, data, data_end, skb->len, pkts) == SL_V_DROP)
 		return TC_ACT_SHOT;
 	/* UNSPEC, not OK: filters after ours (other people's) still run. */
+	return TC_ACT_UNSPEC;
+}
+
+/*
+ * TC egress: response bytes of the HTTP layer's connections, charged to the tenant whose
+ * request the connection carries (sl_flows_v1). Never drops.
+ */
+SEC("tc")
+int sluice_tc_egress(struct __sk_buff *skb)
+{
+	sl_http_egress(skb);
 	return TC_ACT_UNSPEC;
 }

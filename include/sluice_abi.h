@@ -15,15 +15,16 @@
 #define SL_MAP_OVERFLOW "sl_ovf_v1"
 #define SL_MAP_STATS    "sl_stats_v1"
 #define SL_MAP_RULEMETA "sl_rulemeta_v1"
-#define SL_MAP_ATTACH   "sl_attach_v1"
+#define SL_MAP_ATTACH   "sl_attach_v2"
 #define SL_MAP_DCACHE   "sl_dcache_v1"
-#define SL_MAP_HTTP     "sl_http_v1"
-#define SL_MAP_KEYS     "sl_keys_v1"
+#define SL_MAP_HTTP     "sl_http_v2"
+#define SL_MAP_KEYS     "sl_keys_v2"
 #define SL_MAP_TENANTS  "sl_tenants_v1"
 #define SL_MAP_TSTATE   "sl_tstate_v1"
-#define SL_MAP_TSTATS   "sl_tstats_v1"
+#define SL_MAP_TSTATS   "sl_tstats_v2"
 #define SL_MAP_TENMETA  "sl_tenmeta_v1"
 #define SL_MAP_SCRATCH  "sl_scratch_v1"
+#define SL_MAP_FLOWS    "sl_flows_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -49,6 +50,10 @@
 #define SL_TSTATS_MAX       (SL_MAX_KEYS + SL_MAX_TENANTS + 1)
 /* Bucket-table slot of the per-source buckets of requests with no or an unknown key. */
 #define SL_SLOT_UNKNOWN_KEY 0xfffe
+#define SL_TENANT_NONE      0xffff /* sl_keyval.tenant[gen]: the key is not in that generation */
+#define SL_GROUP_NONE       0xff   /* no API group matched */
+#define SL_GROUP_PATH_MAX   128    /* path prefix of a group match, bytes incl. NUL */
+#define SL_FLOWS_MAX        65536  /* connections tracked for body and response bytes */
 
 /* Time inside buckets is kept in "time units" of 1/16 ns: 2^64 units last 36 years of uptime. */
 #define SL_TU_SHIFT        4
@@ -229,6 +234,19 @@ enum sl_over_action {
 	SL_OVER_HTTP429 = 2,
 };
 
+/* One API group as the data plane matches it (first match wins, in policy order). */
+struct sl_groupcfg {
+	__u16 port;     /* destination port; 0: any */
+	__u8 method;    /* enum sl_http_method; 0: any */
+	__u8 path_len;  /* bytes of path[] that a request path must start with; 0: any */
+	__u8 n_limits;  /* limits[0..n_limits), applied in order */
+	__u8 limit_flags[SL_MAX_GROUP_LIMITS]; /* SL_RF_FINE per limit */
+	__u8 _pad[3];
+	__u32 weight;   /* cost units of one request */
+	struct sl_gcra_params limits[SL_MAX_GROUP_LIMITS]; /* per tenant, requests */
+	char path[SL_GROUP_PATH_MAX];
+};
+
 /* Value of SL_MAP_HTTP (ARRAY[2], one per policy generation). n_ports 0: no HTTP layer. */
 struct sl_httpcfg {
 	__u16 ports[SL_MAX_HTTP_PORTS];
@@ -238,16 +256,20 @@ struct sl_httpcfg {
 	__u8 unknown_prefix6;
 	__u8 unknown_action;  /* enum sl_over_action */
 	__u8 unknown_flags;   /* SL_RF_FINE */
-	__u16 _pad;
+	__u8 n_groups;
+	__u8 _pad;
 	__u32 n_tenants;
 	struct sl_gcra_params unknown; /* per source aggregate, requests */
+	struct sl_groupcfg groups[SL_MAX_GROUPS];
 };
 
-/* Value of SL_MAP_KEYS (HASH keyed by the __u64 keyed SipHash of an API key). */
+/*
+ * Value of SL_MAP_KEYS (HASH keyed by the __u64 keyed SipHash of an API key). The tenant is per
+ * policy generation, so a reload that moves or removes keys switches with the generation flip.
+ */
 struct sl_keyval {
-	__u16 tenant; /* tenant index */
-	__u16 _pad;
-	__u32 key_id; /* short non-reversible id for outputs (sl_key_id in the controller) */
+	__u16 tenant[2]; /* tenant index in generation 0 and 1; SL_TENANT_NONE: not in it */
+	__u32 key_id;    /* short non-reversible id for outputs (sl_key_id in the controller) */
 };
 
 /* Value of SL_MAP_TENANTS (ARRAY[2 * SL_MAX_TENANTS], index gen * SL_MAX_TENANTS + tenant). */
@@ -256,11 +278,16 @@ struct sl_tenant_cfg {
 	struct sl_gcra_params bytes; /* request bytes per second; interval 0: no bytes limit */
 	__u8 in_use;
 	__u8 action; /* enum sl_over_action */
-	__u8 flags;  /* SL_RF_FINE */
-	__u8 _pad[5];
+	__u8 flags;  /* SL_RF_FINE: request bucket on the precise clock */
+	__u8 bytes_flags; /* SL_RF_FINE: bytes bucket on the precise clock */
+	__u8 _pad[4];
 };
 
-/* Value of SL_MAP_TSTATE (ARRAY[SL_MAX_TENANTS]): bucket state, kept across reloads. */
+/*
+ * Value of SL_MAP_TSTATE (ARRAY[SL_MAX_TENANTS]): bucket state, kept across reloads. The
+ * controller zeroes a tenant's state when its index gets a new owner, and a group column
+ * when the group at that position changes name or limits.
+ */
 struct sl_tenant_state {
 	__u64 req_tat;
 	__u64 bytes_tat;
@@ -269,19 +296,45 @@ struct sl_tenant_state {
 
 /* Key and value of SL_MAP_TSTATS (PERCPU_HASH): per tenant, key id and API group. */
 struct sl_tstats_key {
-	__u16 tenant;
-	__u8 group; /* 0xff: no group matched */
+	__u16 tenant; /* SL_TENANT_UNKNOWN: no key or an unknown key */
+	__u8 group;   /* SL_GROUP_NONE: no group matched */
 	__u8 _pad;
 	__u32 key_id;
 };
 
 struct sl_tstats {
 	__u64 req_pass;   /* requests admitted */
-	__u64 req_drop;   /* requests refused */
+	__u64 req_drop;   /* requests refused (each refused segment: a retransmission counts again) */
 	__u64 req_dryrun; /* requests that would have been refused (dry-run), passed */
-	__u64 units;     /* cost units of admitted requests */
-	__u64 bytes_in;  /* bytes of request segments seen (admitted) */
-	__u64 bytes_out; /* response bytes (TC egress, later) */
+	__u64 req_retrans; /* retransmissions of an admitted request start: passed, not charged */
+	__u64 units;      /* cost units of admitted requests (group weight; 1 without a group) */
+	__u64 bytes_in;   /* TCP payload bytes of admitted request segments (start and body) */
+	__u64 bytes_out;  /* TCP payload bytes of responses on the same connections (TC egress) */
+	__u64 bytes_drop; /* payload bytes of body segments refused by the tenant's bytes bucket */
+};
+
+/*
+ * Key of SL_MAP_FLOWS (LRU_HASH): a connection, seen from the client. Only connections whose
+ * socket on this host is established (bpf_skc_lookup_tcp) and that sent a request get an
+ * entry, so spoofed packets cannot fill the table.
+ */
+struct sl_flow_key {
+	__u32 caddr[4]; /* client (source of requests), network order */
+	__u32 saddr[4]; /* server */
+	__u16 cport;    /* host order */
+	__u16 sport;
+	__u8 family;
+	__u8 _pad[3];
+};
+
+/* Value of SL_MAP_FLOWS: whose requests the connection carries now. */
+struct sl_flow {
+	__u16 tenant;
+	__u8 group;
+	__u8 _pad;
+	__u32 key_id;
+	__u32 req_seq; /* TCP sequence number of the last admitted request start */
+	__u32 _pad2;
 };
 
 /* Value of SL_MAP_TENMETA (ARRAY[SL_MAX_TENANTS]): which tenant name owns an index. */
@@ -293,6 +346,7 @@ struct sl_tenmeta {
 	__u64 rate, burst, bytes_rate, bytes_burst;
 	__u8 action;
 	__u8 _pad[7];
+	__u64 assigned_ns; /* CLOCK_REALTIME when the index was given to this name */
 };
 
 /* Value of SL_MAP_RULEMETA (ARRAY indexed by slot): which rule name owns a slot. */
@@ -342,7 +396,7 @@ struct sl_attach {
 	__u32 tc_prio;   /* TC only */
 	__u32 created_qdisc;
 	__u32 mtu; /* at attach time; the largest over all attachments goes to sl_config.max_mtu */
-	__u32 _pad;
+	__u32 egress_prog_id; /* TC egress filter (response bytes of the HTTP layer); 0: none */
 	__u64 attached_ns; /* CLOCK_REALTIME */
 };
 

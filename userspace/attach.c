@@ -206,12 +206,12 @@ int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 	rec.mode = req->mode;
 	rec.attached_ns = sl_realtime_ns();
 	rec.mtu = sl_iface_mtu(req->ifname);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_attach_v1), &k, &rec, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_attach_v2), &k, &rec, BPF_ANY)) {
 		err = -errno;
 		pr_warn("attached, but cannot record it (%s): `sluice detach` will not find it\n",
 			strerror(errno));
 	}
-	sl_update_max_mtu(bpf_map__fd(skel->maps.sl_attach_v1),
+	sl_update_max_mtu(bpf_map__fd(skel->maps.sl_attach_v2),
 			  bpf_map__fd(skel->maps.sl_config_v1));
 out:
 	sl_unload(skel);

@@ -96,7 +96,7 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.ovf = bpf_map__fd(f->skel->maps.sl_ovf_v1);
 	f->m.stats = bpf_map__fd(f->skel->maps.sl_stats_v1);
 	f->m.rulemeta = bpf_map__fd(f->skel->maps.sl_rulemeta_v1);
-	f->m.attach = bpf_map__fd(f->skel->maps.sl_attach_v1);
+	f->m.attach = bpf_map__fd(f->skel->maps.sl_attach_v2);
 	f->clock = bpf_map__fd(f->skel->maps.sl_clock_v1);
 	f->prog[FX_XDP] = bpf_program__fd(f->skel->progs.sluice_xdp);
 	f->prog[FX_TC] = bpf_program__fd(f->skel->progs.sluice_tc);

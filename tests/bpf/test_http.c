@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* BPF_PROG_TEST_RUN of the HTTP layer: keys, tenants, unknown keys, groups, flows, bytes. */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "fixture.h"
+#include "sluice_gcra.h"
+#include "sluice_http.h"
+#include "sluice_siphash.h"
+
+/*
+ * The data plane's HTTP maps are written here directly (not through `policy apply`), so each
+ * case states exactly the configuration it runs against. Buckets use the precise clock, which
+ * test builds read from sl_clock_v1.
+ */
+#define HX_PORT   8000
+#define HX_SECRET0 0x0706050403020100ULL
+#define HX_SECRET1 0x0f0e0d0c0b0a0908ULL
+
+struct hx {
+	struct fx f;
+	int http, keys, tenants, tstate, tstats, flows, egress;
+	__u32 gen;
+	struct sl_httpcfg hc;
+};
+
+static void hx_write_http(struct hx *x)
+{
+	cr_assert_eq(bpf_map_update_elem(x->http, &x->gen, &x->hc, BPF_ANY), 0);
+}
+
+/* A test skeleton with a permissive source rule and an HTTP layer on HX_PORT (and 8080). */
+static void hx_open(struct hx *x)
+{
+	struct sl_config cfg;
+
+	memset(x, 0, sizeof(*x));
+	fx_open(&x->f);
+	fx_policy(&x->f, FX_POLICY_ALL(""));
+	x->http = bpf_map__fd(x->f.skel->maps.sl_http_v2);
+	x->keys = bpf_map__fd(x->f.skel->maps.sl_keys_v2);
+	x->tenants = bpf_map__fd(x->f.skel->maps.sl_tenants_v1);
+	x->tstate = bpf_map__fd(x->f.skel->maps.sl_tstate_v1);
+	x->tstats = bpf_map__fd(x->f.skel->maps.sl_tstats_v2);
+	x->flows = bpf_map__fd(x->f.skel->maps.sl_flows_v1);
+	x->egress = bpf_program__fd(x->f.skel->progs.sluice_tc_egress);
+	cr_assert_eq(sl_config_read(x->f.m.config, &cfg), 0);
+	cfg.secret[0] = HX_SECRET0;
+	cfg.secret[1] = HX_SECRET1;
+	cr_assert_eq(sl_config_write(x->f.m.config, &cfg), 0);
+	x->gen = cfg.gen & 1;
+
+	x->hc.ports[0] = HX_PORT;
+	x->hc.ports[1] = 8080;
+	x->hc.n_ports = 2;
+	x->hc.key_flags = SL_HTTP_KF_DEFAULT;
+	x->hc.unknown_prefix4 = 32;
+	x->hc.unknown_prefix6 = 64;
+	x->hc.unknown_flags = SL_RF_FINE;
+	cr_assert_eq(sl_gcra_params_make(1000000, 1000000, &x->hc.unknown), 0);
+	hx_write_http(x);
+}
+
+static void hx_unknown(struct hx *x, __u64 rate, __u64 burst)
+{
+	cr_assert_eq(sl_gcra_params_make(rate, burst, &x->hc.unknown), 0);
+	hx_write_http(x);
+}
+
+static void hx_tenant(struct hx *x, __u16 t, __u64 rate, __u64 burst, __u64 bytes_rate,
+		      __u64 bytes_burst)
+{
+	struct sl_tenant_cfg tc = { .in_use = 1, .flags = SL_RF_FINE, .bytes_flags = SL_RF_FINE };
+	__u32 k = x->gen * SL_MAX_TENANTS + t;
+
+	cr_assert_eq(sl_gcra_params_make(rate, burst, &tc.req), 0);
+	if (bytes_rate)
+		cr_assert_eq(sl_gcra_params_make(bytes_rate, bytes_burst, &tc.bytes), 0);
+	cr_assert_eq(bpf_map_update_elem(x->tenants, &k, &tc, BPF_ANY), 0);
+}
+
+static __u64 hx_hash(const char *key)
+{
+	struct sl_sipkey sk = { HX_SECRET0, HX_SECRET1 };
+
+	return sl_siphash_mem(&sk, key, strlen(key));
+}
+
+static void hx_key(struct hx *x, const char *key, __u16 tenant, __u32 key_id)
+{
+	struct sl_keyval kv = { .key_id = key_id };
+	__u64 h = hx_hash(key);
+
+	kv.tenant[x->gen] = tenant;
+	kv.tenant[x->gen ^ 1] = SL_TENANT_NONE;
+	cr_assert_eq(bpf_map_update_elem(x->keys, &h, &kv, BPF_ANY), 0);
+}
+
+static void hx_group(struct hx *x, int i, __u16 port, __u8 method, const char *path,
+		     __u32 weight, int n_limits, const __u64 *rate_burst)
+{
+	struct sl_groupcfg *g = &x->hc.groups[i];
+
+	memset(g, 0, sizeof(*g));
+	g->port = port;
+	g->method = method;
+	g->path_len = (__u8)strlen(path);
+	memcpy(g->path, path, strlen(path));
+	g->weight = weight;
+	g->n_limits = (__u8)n_limits;
+	for (int l = 0; l < n_limits; l++) {
+		cr_assert_eq(sl_gcra_params_make(rate_burst[2 * l], rate_burst[2 * l + 1],
+						 &g->limits[l]), 0);
+		g->limit_flags[l] = SL_RF_FINE;
+	}
+	if (i + 1 > x->hc.n_groups)
+		x->hc.n_groups = (__u8)(i + 1);
+	hx_write_http(x);
+}
+
+/* Counters of (tenant, group, key id), summed over CPUs; zero if absent. */
+static struct sl_tstats hx_stats(struct hx *x, __u16 tenant, __u8 group, __u32 key_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sl_tstats_key k = { .tenant = tenant, .group = group, .key_id = key_id };
+	struct sl_tstats sum = {}, *v = calloc(ncpu, sizeof(*v));
+
+	cr_assert_not_null(v);
+	if (!bpf_map_lookup_elem(x->tstats, &k, v)) {
+		for (int c = 0; c < ncpu; c++) {
+			sum.req_pass += v[c].req_pass;
+			sum.req_drop += v[c].req_drop;
+			sum.req_dryrun += v[c].req_dryrun;
+			sum.req_retrans += v[c].req_retrans;
+			sum.units += v[c].units;
+			sum.bytes_in += v[c].bytes_in;
+			sum.bytes_out += v[c].bytes_out;
+			sum.bytes_drop += v[c].bytes_drop;
+		}
+	}
+	free(v);
+	return sum;
+}
+
+/* Number of (tenant, group, key) counter entries: "nothing was counted" is 0. */
+static int hx_nstats(struct hx *x)
+{
+	struct sl_tstats_key k, next;
+	int n = 0;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(x->tstats, first ? NULL : &k, &next)) {
+		first = false;
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+/* A TCP segment with `payload` (text, or `len` bytes of it) between two endpoints. */
+struct hx_ep {
+	const char *src, *dst;
+	__u16 sport, dport;
+	__u32 seq;
+};
+
+static struct pb_frame hx_seg(const struct hx_ep *e, const void *payload, size_t len)
+{
+	struct pb_spec s = { .l3 = strchr(e->src, ':') ? PB_IPV6 : PB_IPV4, .l4 = IPPROTO_TCP,
+			     .src = e->src, .dst = e->dst, .sport = e->sport, .dport = e->dport,
+			     .payload = len };
+	struct pb_frame pf = fx_frame(&s);
+	__u32 seq = htonl(e->seq);
+
+	memcpy(pf.data + pf.l4_off + 4, &seq, 4);
+	memcpy(pf.data + pf.l4_off + 20, payload, len);
+	pb_fix_csums(&pf);
+	return pf;
+}
+
+static const struct hx_ep hx_default_ep = { "192.0.2.1", "198.51.100.1", 40000, HX_PORT, 1 };
+
+/* Send a request start (text) from the default endpoint; returns FX_PASS or FX_DROP. */
+static int hx_req(struct hx *x, enum fx_hook h, const char *text)
+{
+	struct pb_frame pf = hx_seg(&hx_default_ep, text, strlen(text));
+
+	return fx_send(&x->f, h, &pf);
+}
+
+#define HX_GET(path, hdrs) "GET " path " HTTP/1.1\r\nHost: api\r\n" hdrs "\r\n"
+
+/* Keys in every accepted form find their tenant; each request counts once, with its key id. */
+FX_TEST_BOTH(http, key_forms)
+{
+	static const char *const reqs[] = {
+		HX_GET("/v1/models", "X-API-Key: k-acme-1\r\n"),
+		HX_GET("/v1/models", "x-api-key:k-acme-1\r\n"),
+		HX_GET("/v1/models", "X-Api-KEY: \t k-acme-1 \r\n"),
+		HX_GET("/v1/models", "Authorization: Bearer k-acme-1\r\n"),
+		HX_GET("/v1/models", "AUTHORIZATION:   bearer   k-acme-1\r\n"),
+		"POST /v1/chat/completions HTTP/1.1\nHost: api\nx-api-key: k-acme-1\n\n",
+	};
+	struct hx x;
+
+	hx_open(&x);
+	hx_tenant(&x, 3, 1000, 1000, 0, 0);
+	hx_key(&x, "k-acme-1", 3, 0xabcd0001);
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		cr_assert_eq(hx_req(&x, h, reqs[i]), FX_PASS, "request %zu", i);
+		cr_assert_eq(hx_stats(&x, 3, SL_GROUP_NONE, 0xabcd0001).req_pass, i + 1,
+			     "request %zu was not counted to its tenant:\n%s", i, reqs[i]);
+	}
+	cr_assert_eq(hx_stats(&x, 3, SL_GROUP_NONE, 0xabcd0001).units, 6);
+	cr_assert_eq(hx_nstats(&x), 1, "counted anywhere else");
+}
+
+/* The key is found wherever it sits in the first SL_HTTP_SCAN bytes; past them it is not seen. */
+FX_TEST_BOTH(http, key_offsets)
+{
+	char req[1024], pad[700];
+	struct hx x;
+	int found = 0;
+
+	hx_open(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	hx_key(&x, "offset-key", 1, 7);
+	for (size_t n = 0; n < sizeof(pad) - 40; n += 23) {
+		/* n bytes of padding headers (X-Pad-i: aaa...), then the key header. */
+		size_t used = 0;
+
+		pad[0] = 0;
+		while (used + 16 < n) {
+			int w = snprintf(pad + used, sizeof(pad) - used, "X-Pad: %.*s\r\n",
+					 (int)(n - used > 40 ? 30 : n - used - 11), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+			used += (size_t)w;
+		}
+		snprintf(req, sizeof(req), "GET /x HTTP/1.1\r\n%sX-API-Key: offset-key\r\n\r\n", pad);
+		cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+		/* The header's value must end inside the scan window to be read whole. */
+		size_t key_end = strstr(req, "offset-key\r\n") - req + strlen("offset-key\r");
+		struct sl_tstats t = hx_stats(&x, 1, SL_GROUP_NONE, 7);
+
+		if (key_end < SL_HTTP_SCAN) {
+			cr_assert_eq(t.req_pass, (__u64)found + 1, "key ending at %zu not found",
+				     key_end);
+			found++;
+		} else {
+			cr_assert_eq(t.req_pass, (__u64)found, "key ending at %zu (past the scan) found",
+				     key_end);
+		}
+	}
+	cr_assert_gt(found, 10);
+	cr_assert_gt(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_pass, 0,
+		     "requests with the key past the scan are unknown-key requests");
+}
+
+/* No key, an unknown key, a key cut by the segment's end: the unknown_key bucket, per source. */
+FX_TEST_BOTH(http, unknown_keys)
+{
+	static const char *const reqs[] = {
+		HX_GET("/", ""),
+		HX_GET("/", "X-API-Key: not-a-tenant\r\n"),
+		"GET / HTTP/1.1\r\nHost: api\r\nX-API-Key: k-acme", /* cut: no end of line */
+		HX_GET("/", "X-API-Key:\r\n"),                      /* empty value */
+	};
+	struct hx_ep other = hx_default_ep;
+	struct hx x;
+	struct pb_frame pf;
+
+	hx_open(&x);
+	hx_tenant(&x, 0, 1000, 1000, 0, 0);
+	hx_key(&x, "k-acme", 0, 1);
+	hx_unknown(&x, 1, 4);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(hx_req(&x, h, reqs[i]), FX_PASS, "unknown-key request %zu in burst", i);
+	cr_assert_eq(hx_req(&x, h, reqs[0]), FX_DROP, "5th unknown-key request within burst 4");
+	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_pass, 4);
+	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_drop, 1);
+	cr_assert_eq(hx_stats(&x, 0, SL_GROUP_NONE, 1).req_pass, 0, "cut key matched a tenant");
+
+	/* Another source aggregate has its own bucket: one unknown client cannot starve others. */
+	other.src = "192.0.2.2";
+	pf = hx_seg(&other, reqs[0], strlen(reqs[0]));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+	/* And a keyed request from the starved source is its tenant's, not unknown. */
+	cr_assert_eq(hx_req(&x, h, HX_GET("/", "X-API-Key: k-acme\r\n")), FX_PASS);
+	/* A second later, one more unknown-key request fits. */
+	fx_clock(&x.f, FX_T0 + FX_SEC);
+	cr_assert_eq(hx_req(&x, h, reqs[1]), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, reqs[1]), FX_DROP);
+}
+
+/* A tenant gets rate x time + burst requests, and its drops are counted. */
+FX_TEST_BOTH(http, tenant_bucket)
+{
+	const char *req = HX_GET("/v1/models", "X-API-Key: k-free\r\n");
+	struct hx x;
+	int passed = 0;
+
+	hx_open(&x);
+	hx_tenant(&x, 5, 2, 3, 0, 0);
+	hx_key(&x, "k-free", 5, 9);
+	for (int i = 0; i < 10; i++)
+		passed += hx_req(&x, h, req) == FX_PASS;
+	cr_assert_eq(passed, 3, "burst 3");
+	fx_clock(&x.f, FX_T0 + FX_SEC);
+	for (int i = 0; i < 10; i++)
+		passed += hx_req(&x, h, req) == FX_PASS;
+	cr_assert_eq(passed, 5, "one second at 2/s");
+	cr_assert_eq(hx_stats(&x, 5, SL_GROUP_NONE, 9).req_pass, 5);
+	cr_assert_eq(hx_stats(&x, 5, SL_GROUP_NONE, 9).req_drop, 15);
+}
+
+/* Dry-run: would-be drops pass and are counted as such. */
+FX_TEST_BOTH(http, dry_run)
+{
+	const char *req = HX_GET("/", "X-API-Key: k\r\n");
+	struct hx x;
+
+	hx_open(&x);
+	fx_policy(&x.f, FX_POLICY_ALL("dry_run: true\n"));
+	x.gen ^= 1; /* the apply flipped the generation: rewrite the HTTP layer for the new one */
+	hx_write_http(&x);
+	hx_tenant(&x, 0, 1, 1, 0, 0);
+	hx_key(&x, "k", 0, 1);
+	cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 0, SL_GROUP_NONE, 1).req_pass, 1);
+	cr_assert_eq(hx_stats(&x, 0, SL_GROUP_NONE, 1).req_dryrun, 1);
+}
+
+/* Not HTTP on the HTTP port (TLS, HTTP/2, garbage, an unknown method): passed, not counted. */
+FX_TEST_BOTH(http, not_http)
+{
+	static const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+	static const char *const texts[] = {
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", /* HTTP/2 connection preface */
+		"GETX / HTTP/1.1\r\n\r\n",
+		"GET / SPDY/3\r\n\r\n",
+		"OPTIONS\r\n",
+		"hello world\n",
+		"POST  / HTTP/1.1\r\n\r\n", /* empty target */
+	};
+	struct hx x;
+	struct pb_frame pf;
+
+	hx_open(&x);
+	hx_unknown(&x, 1, 1);
+	pf = hx_seg(&hx_default_ep, tls, sizeof(tls) - 1);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS, "TLS record");
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		for (int j = 0; j < 3; j++)
+			cr_assert_eq(hx_req(&x, h, texts[i]), FX_PASS, "%s", texts[i]);
+	cr_assert_eq(hx_nstats(&x), 0, "something was counted as a request");
+	/* A port that is not an HTTP port is not looked at. */
+	{
+		struct hx_ep e = hx_default_ep;
+		const char *r = HX_GET("/", "");
+
+		e.dport = 9000;
+		pf = hx_seg(&e, r, strlen(r));
+		for (int j = 0; j < 3; j++)
+			cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+		cr_assert_eq(hx_nstats(&x), 0);
+	}
+}
+
+/* Pipelined requests in one segment: the segment is one request, charged to the first's key. */
+FX_TEST_BOTH(http, pipelined)
+{
+	const char *two = HX_GET("/a", "X-API-Key: k-one\r\n") HX_GET("/b", "X-API-Key: k-two\r\n");
+	struct hx x;
+
+	hx_open(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	hx_tenant(&x, 2, 1000, 1000, 0, 0);
+	hx_key(&x, "k-one", 1, 11);
+	hx_key(&x, "k-two", 2, 22);
+	cr_assert_eq(hx_req(&x, h, two), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 11).req_pass, 1);
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 22).req_pass, 0);
+	cr_assert_eq(hx_nstats(&x), 1);
+}
+
+/*
+ * Groups: first match wins (a path that matches two groups is the first's), the weight is the
+ * request's cost in units, and a group's limit that refuses a request gives back what the
+ * tenant's bucket took for it.
+ */
+FX_TEST_BOTH(http, groups)
+{
+	const char *chat = "POST /v1/chat/completions HTTP/1.1\r\nX-API-Key: kg\r\n\r\n";
+	const char *chat_get = "GET /v1/chat/completions HTTP/1.1\r\nX-API-Key: kg\r\n\r\n";
+	const char *models = "GET /v1/models?x=1 HTTP/1.1\r\nX-API-Key: kg\r\n\r\n";
+	const char *other = "GET /health HTTP/1.1\r\nX-API-Key: kg\r\n\r\n";
+	const __u64 chat_lim[] = { 1, 1 };
+	struct hx x;
+
+	hx_open(&x);
+	hx_tenant(&x, 4, 1, 3, 0, 0); /* burst 3 */
+	hx_key(&x, "kg", 4, 44);
+	hx_group(&x, 0, HX_PORT, SL_HTTP_POST, "/v1/chat/completions", 10, 1, chat_lim);
+	hx_group(&x, 1, 0, 0, "/v1/", 2, 0, NULL);
+
+	cr_assert_eq(hx_req(&x, h, chat), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 4, 0, 44).req_pass, 1, "chat counted in group 0");
+	cr_assert_eq(hx_stats(&x, 4, 0, 44).units, 10, "weight 10");
+	/* The group's limit refuses; the tenant's bucket keeps its 2 remaining requests. */
+	cr_assert_eq(hx_req(&x, h, chat), FX_DROP);
+	cr_assert_eq(hx_req(&x, h, chat), FX_DROP);
+	cr_assert_eq(hx_stats(&x, 4, 0, 44).req_drop, 2);
+	/* GET on the chat path is not POST: group 1 (prefix /v1/), weight 2. */
+	cr_assert_eq(hx_req(&x, h, chat_get), FX_PASS, "tenant was charged for refused requests");
+	cr_assert_eq(hx_req(&x, h, models), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 4, 1, 44).req_pass, 2);
+	cr_assert_eq(hx_stats(&x, 4, 1, 44).units, 4);
+	/* Burst 3 used up: the tenant's own bucket refuses a request of no group. */
+	cr_assert_eq(hx_req(&x, h, other), FX_DROP);
+	cr_assert_eq(hx_stats(&x, 4, SL_GROUP_NONE, 44).req_drop, 1);
+}
+
+/* Group limits apply in order, and a request refused by a later one is charged to none. */
+FX_TEST_BOTH(http, group_limits_order)
+{
+	const char *req = "POST /v1/embeddings HTTP/1.1\r\nX-API-Key: ko\r\n\r\n";
+	const __u64 lims[] = { 1000, 5, 1000, 2 }; /* second limit is the tighter one */
+	struct hx x;
+	int passed = 0;
+
+	hx_open(&x);
+	hx_tenant(&x, 2, 1000, 1000, 0, 0);
+	hx_key(&x, "ko", 2, 1);
+	hx_group(&x, 0, 0, SL_HTTP_POST, "/v1/embeddings", 1, 2, lims);
+	for (int i = 0; i < 6; i++)
+		passed += hx_req(&x, h, req) == FX_PASS;
+	cr_assert_eq(passed, 2);
+	/* Had the first limit been charged for the 4 refusals it would now be empty (5 - 6 < 0). */
+	const __u64 relaxed[] = { 1000, 5, 1000, 1000 };
+
+	hx_group(&x, 0, 0, SL_HTTP_POST, "/v1/embeddings", 1, 2, relaxed);
+	passed = 0;
+	for (int i = 0; i < 5; i++)
+		passed += hx_req(&x, h, req) == FX_PASS;
+	cr_assert_eq(passed, 3, "first limit: burst 5 minus the 2 admitted");
+}
+
+/* A real TCP connection on loopback, so that bpf_skc_lookup_tcp finds an established socket. */
+struct hx_conn {
+	int lfd, cfd, afd;
+	struct hx_ep ep; /* client -> server */
+};
+
+static void hx_connect(struct hx_conn *c)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+
+	c->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(c->lfd, 0);
+	cr_assert_eq(bind(c->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(c->lfd, 4), 0);
+	cr_assert_eq(getsockname(c->lfd, (struct sockaddr *)&a, &al), 0);
+	c->ep.dport = ntohs(a.sin_port);
+	c->cfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(c->cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	c->afd = accept(c->lfd, NULL, NULL);
+	cr_assert_geq(c->afd, 0);
+	al = sizeof(a);
+	cr_assert_eq(getsockname(c->cfd, (struct sockaddr *)&a, &al), 0);
+	c->ep.sport = ntohs(a.sin_port);
+	c->ep.src = "127.0.0.1";
+	c->ep.dst = "127.0.0.1";
+	c->ep.seq = 1000;
+}
+
+static void hx_disconnect(struct hx_conn *c)
+{
+	close(c->cfd);
+	close(c->afd);
+	close(c->lfd);
+}
+
+static int hx_conn_send(struct hx *x, enum fx_hook h, struct hx_conn *c, const char *text,
+			size_t len)
+{
+	struct pb_frame pf = hx_seg(&c->ep, text, len);
+	int v = fx_send(&x->f, h, &pf);
+
+	if (v == FX_PASS)
+		c->ep.seq += (__u32)len;
+	return v;
+}
+
+/* A response segment server -> client through TC egress. */
+static void hx_response(struct hx *x, struct hx_conn *c, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct hx_ep back = { c->ep.dst, c->ep.src, c->ep.dport, c->ep.sport, 5000 };
+	static char body[1400];
+	struct pb_frame pf;
+
+	memset(body, 'r', sizeof(body));
+	cr_assert(len <= sizeof(body));
+	pf = hx_seg(&back, body, len);
+	o.data_in = pf.data;
+	o.data_size_in = pf.len;
+	o.repeat = 1;
+	cr_assert_eq(bpf_prog_test_run_opts(x->egress, &o), 0, "egress run: %s", strerror(errno));
+	cr_assert_eq(o.retval, TC_ACT_UNSPEC, "egress never drops");
+}
+
+/*
+ * Body segments of a connection are charged to the tenant of its last admitted request, in
+ * bytes_in and its bytes bucket; responses count in bytes_out. A retransmitted request start
+ * passes without a second charge.
+ */
+FX_TEST_BOTH(http, flow_bytes)
+{
+	const char *req = "POST /v1/chat/completions HTTP/1.1\r\nX-API-Key: kf\r\nContent-Length: "
+			  "2000\r\n\r\n";
+	static char body[1000];
+	struct hx_conn c;
+	struct hx x;
+	struct sl_tstats t;
+	__u32 seq0;
+
+	memset(body, 'b', sizeof(body));
+	hx_open(&x);
+	hx_connect(&c);
+	x.hc.ports[0] = c.ep.dport;
+	hx_write_http(&x);
+	/* 2 requests/s, burst 2; bytes: burst 3000 at 1000/s. */
+	hx_tenant(&x, 6, 2, 2, 1000, 3000);
+	hx_key(&x, "kf", 6, 66);
+
+	seq0 = c.ep.seq;
+	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);
+	/* The same request start again: a retransmission. */
+	c.ep.seq = seq0;
+	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);
+	t = hx_stats(&x, 6, SL_GROUP_NONE, 66);
+	cr_assert_eq(t.req_pass, 1);
+	cr_assert_eq(t.req_retrans, 1);
+	cr_assert_eq(t.bytes_in, strlen(req));
+
+	/* Body: 1000 bytes fit what is left of the 3000-byte bytes burst ... */
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, sizeof(body)), FX_PASS);
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, sizeof(body)), FX_PASS);
+	/* ... and the next 1000 do not (3000 - len(req) - 2000 < 1000): dropped, counted. */
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, sizeof(body)), FX_DROP);
+	t = hx_stats(&x, 6, SL_GROUP_NONE, 66);
+	cr_assert_eq(t.bytes_in, strlen(req) + 2000);
+	cr_assert_eq(t.bytes_drop, 1000);
+	cr_assert_eq(t.req_pass, 1, "body segments are not requests");
+
+	hx_response(&x, &c, 700);
+	hx_response(&x, &c, 300);
+	cr_assert_eq(hx_stats(&x, 6, SL_GROUP_NONE, 66).bytes_out, 1000);
+	hx_disconnect(&c);
+}
+
+/* A connection without an established socket (spoofed, half-open) never enters the table. */
+FX_TEST_BOTH(http, flow_needs_socket)
+{
+	const char *req = HX_GET("/", "X-API-Key: ks\r\n");
+	static char body[200];
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	struct sl_flow_key k;
+	struct pb_frame pf;
+	struct hx x;
+
+	memset(body, 'b', sizeof(body));
+	hx_open(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	hx_key(&x, "ks", 1, 5);
+	cr_assert_eq(hx_req(&x, h, req), FX_PASS, "the request itself is judged and admitted");
+	pf = hx_seg(&hx_default_ep, body, sizeof(body));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 5).bytes_in, strlen(req), "body counted");
+	cr_assert_neq(bpf_map_get_next_key(x.flows, NULL, &k), 0, "flow table not empty");
+	cr_assert_eq(bpf_obj_get_info_by_fd(x.flows, &info, &ilen), 0);
+	cr_assert_eq(info.max_entries, SL_FLOWS_MAX);
+}
+
+/* IPv6 requests: keys, and per-/64 unknown-key aggregates. */
+FX_TEST_BOTH(http, ipv6)
+{
+	struct hx_ep a = { "2001:db8:1:2::10", "2001:db8::1", 40000, HX_PORT, 1 };
+	struct hx_ep b = a;
+	const char *anon = HX_GET("/", "");
+	const char *keyed = HX_GET("/", "Authorization: Bearer k6\r\n");
+	struct pb_frame pf;
+	struct hx x;
+
+	hx_open(&x);
+	hx_unknown(&x, 1, 1);
+	hx_tenant(&x, 9, 1000, 1000, 0, 0);
+	hx_key(&x, "k6", 9, 6);
+	pf = hx_seg(&a, anon, strlen(anon));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+	b.src = "2001:db8:1:2::99"; /* same /64: same bucket */
+	pf = hx_seg(&b, anon, strlen(anon));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_DROP);
+	b.src = "2001:db8:1:3::99"; /* another /64 */
+	pf = hx_seg(&b, anon, strlen(anon));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+	pf = hx_seg(&a, keyed, strlen(keyed));
+	cr_assert_eq(fx_send(&x.f, h, &pf), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 9, SL_GROUP_NONE, 6).req_pass, 1);
+}
+
+/* A key that moves to another tenant with the generation flip follows the flip at once. */
+FX_TEST_BOTH(http, key_generations)
+{
+	const char *req = HX_GET("/", "X-API-Key: kmove\r\n");
+	struct sl_keyval kv = { .key_id = 3 };
+	struct sl_config cfg;
+	__u64 hsh = hx_hash("kmove");
+	struct hx x;
+
+	hx_open(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	x.gen ^= 1;
+	hx_tenant(&x, 2, 1000, 1000, 0, 0);
+	hx_write_http(&x);
+	x.gen ^= 1;
+	kv.tenant[x.gen] = 1;
+	kv.tenant[x.gen ^ 1] = 2;
+	cr_assert_eq(bpf_map_update_elem(x.keys, &hsh, &kv, BPF_ANY), 0);
+	cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 3).req_pass, 1);
+	cr_assert_eq(sl_config_read(x.f.m.config, &cfg), 0);
+	cfg.gen ^= 1;
+	cr_assert_eq(sl_config_write(x.f.m.config, &cfg), 0);
+	cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 3).req_pass, 1);
+}

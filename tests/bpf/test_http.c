@@ -638,3 +638,30 @@ FX_TEST_BOTH(http, key_generations)
 	cr_assert_eq(hx_req(&x, h, req), FX_PASS);
 	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 3).req_pass, 1);
 }
+
+/*
+ * Headers that go on in a later segment: the request start is judged on its own segment, so a
+ * key that only comes later is not seen (an unknown-key request), and the later segment is a
+ * body segment of the connection (docs/http.md).
+ */
+FX_TEST_BOTH(http, headers_split)
+{
+	const char *part1 = "GET /v1/models HTTP/1.1\r\nHost: api\r\n";
+	const char *part2 = "X-API-Key: klate\r\n\r\n";
+	struct hx_conn c;
+	struct hx x;
+
+	hx_open(&x);
+	hx_connect(&c);
+	x.hc.ports[0] = c.ep.dport;
+	hx_write_http(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	hx_key(&x, "klate", 1, 1);
+	cr_assert_eq(hx_conn_send(&x, h, &c, part1, strlen(part1)), FX_PASS);
+	cr_assert_eq(hx_conn_send(&x, h, &c, part2, strlen(part2)), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 1).req_pass, 0);
+	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_pass, 1);
+	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).bytes_in,
+		     strlen(part1) + strlen(part2), "the rest of the headers are body bytes");
+	hx_disconnect(&c);
+}

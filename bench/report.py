@@ -5,6 +5,9 @@
   report.py sluice-stats < bpftool-json     prints "processed admitted"
   report.py sluice-stats --by-reason < bpftool-json   one line per non-zero counter
   report.py table RUNS.TSV RATE BURST       prints the receiver-side Markdown table
+  report.py tstats < bpftool-json           sl_tstats_v2 summed: one line per (tenant, group,
+                                            key id), then "total" (fields: TSTATS_FIELDS)
+  report.py http-table RUNS.TSV RATE BURST DURATION   bench/http.sh's Markdown tables
 """
 import json
 import statistics
@@ -44,6 +47,103 @@ def sluice_stats(doc, by_reason=None):
                     if o == SL_O_PASS:
                         admitted += pkts
     return processed, admitted
+
+
+# include/sluice_abi.h: struct sl_tstats_key { __u16 tenant; __u8 group, _pad; __u32 key_id; }
+# and struct sl_tstats, eight __u64 in this order (PERCPU_HASH: one value per CPU).
+TSTATS_FIELDS = ["req_pass", "req_drop", "req_dryrun", "req_retrans", "units", "bytes_in",
+                 "bytes_out", "bytes_drop"]
+
+
+def tstats(doc):
+    rows = {}
+    for entry in doc:
+        tenant, group, _, key_id = struct.unpack_from("<HBBI", value_bytes(entry["key"]))
+        acc = rows.setdefault((tenant, group, key_id), [0] * len(TSTATS_FIELDS))
+        for percpu in entry.get("values", []):
+            vals = struct.unpack_from("<8Q", value_bytes(percpu["value"]))
+            for i, v in enumerate(vals):
+                acc[i] += v
+    total = [0] * len(TSTATS_FIELDS)
+    for (tenant, group, key_id), acc in sorted(rows.items()):
+        print(f"tenant={tenant} group={group} key_id={key_id:08x} " +
+              " ".join(f"{k}={v}" for k, v in zip(TSTATS_FIELDS, acc)))
+        total = [a + b for a, b in zip(total, acc)]
+    print("total " + " ".join(f"{k}={v}" for k, v in zip(TSTATS_FIELDS, total)))
+
+
+HTTP_COLS = ["round", "case", "duration", "wrk_requests", "wrk_non2xx", "wrk_timeouts",
+             "served", "rejected", "limiter_admitted", "retrans", "nginx_ns", "napi_ns",
+             "ksoftirqd_ns", "softirq_ticks"]
+
+
+def http_table(path, rate, burst, duration):
+    runs = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            v = line.rstrip("\n").split("\t")
+            if len(v) != len(HTTP_COLS):
+                continue
+            row = dict(zip(HTTP_COLS, v))
+            for k in HTTP_COLS[2:]:
+                row[k] = float(row[k])
+            row["cpu_ms"] = (row["nginx_ns"] + row["napi_ns"] + row["ksoftirqd_ns"]) / 1e6
+            runs.append(row)
+    cases = []
+    for r in runs:
+        if r["case"] not in cases:
+            cases.append(r["case"])
+    by = {c: [r for r in runs if r["case"] == c] for c in cases}
+    # Server CPU per served request with no limiter at all: what an admitted request costs.
+    plain = [r["cpu_ms"] / r["served"] for r in by.get("plain", []) if r["served"]]
+    per_served = med(plain) if plain else None
+    cap = rate * duration + burst
+
+    out = ["| case | wrk requests/s | served (200) | rejected by the limiter | admitted / "
+           "(rate × s + burst) | server CPU ms | of which nginx / NAPI thread / ksoftirqd | "
+           "softirq ticks (server CPU) | ms per 1,000 rejected | net of serving, per 1,000 "
+           "rejected | ms per 1,000 served |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    summary = {}
+    for c in cases:
+        sel = by[c]
+        rej = [r for r in sel if r["rejected"] > 0]
+        per_rej = [r["cpu_ms"] / r["rejected"] * 1000 for r in rej]
+        net = [(r["cpu_ms"] - r["served"] * per_served) / r["rejected"] * 1000 for r in rej] \
+            if per_served is not None else []
+        served = [r["cpu_ms"] / r["served"] * 1000 for r in sel if r["served"]]
+        acc = [r["limiter_admitted"] / cap for r in sel] if c != "plain" else []
+        summary[c] = (med(per_rej) if per_rej else None, med(net) if net else None)
+
+        def f(xs, fmt):
+            return f"{fmt.format(med(xs))} ({span(xs, fmt)})" if xs else "–"
+        out.append(
+            f"| {c} | {f([r['wrk_requests'] / r['duration'] for r in sel], '{:,.0f}')} | "
+            f"{f([r['served'] for r in sel], '{:,.0f}')} | "
+            f"{f([r['rejected'] for r in sel], '{:,.0f}')} | "
+            f"{f(acc, '{:.4f}')} | {f([r['cpu_ms'] for r in sel], '{:,.0f}')} | "
+            f"{med([r['nginx_ns'] / 1e6 for r in sel]):,.0f} / "
+            f"{med([r['napi_ns'] / 1e6 for r in sel]):,.0f} / "
+            f"{med([r['ksoftirqd_ns'] / 1e6 for r in sel]):,.0f} | "
+            f"{med([r['softirq_ticks'] for r in sel]):.0f} | {f(per_rej, '{:.2f}')} | "
+            f"{f(net, '{:.2f}')} | {f(served, '{:.2f}')} |")
+    rounds = max((int(r["round"]) for r in runs), default=0)
+    out.append("")
+    out.append(f"{rounds} round(s) of {duration:g} s per case, cases interleaved; median "
+               "(min–max) over rounds. Limit {:g} requests/s, burst {:g}: at most {:,.0f} "
+               "admitted per run.".format(rate, burst, cap))
+    a, b = summary.get("nginx-limit_req"), summary.get("sluice")
+    if a and b and a[0] and b[0]:
+        line = (f"Server CPU per 1,000 rejected: nginx limit_req {a[0]:.2f} ms, sluice "
+                f"{b[0]:.2f} ms: **{a[0] / b[0]:.1f}×** less with sluice")
+        if a[1] and b[1] and b[1] > 0:
+            line += (f"; net of the admitted requests' serving cost: {a[1]:.2f} vs "
+                     f"{b[1]:.2f} ms, **{a[1] / b[1]:.1f}×**")
+        out.append("")
+        out.append(line + ".")
+    print("\n".join(out))
 
 
 def entry_key(entry):
@@ -154,6 +254,10 @@ def main():
         sluice_stats(json.load(sys.stdin), by)
         for k in sorted(by):
             print(k, by[k])
+    elif len(sys.argv) == 2 and sys.argv[1] == "tstats":
+        tstats(json.load(sys.stdin))
+    elif len(sys.argv) == 6 and sys.argv[1] == "http-table":
+        http_table(sys.argv[2], *(float(x) for x in sys.argv[3:6]))
     elif len(sys.argv) == 5 and sys.argv[1] == "table":
         table(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))
     else:

@@ -16,12 +16,15 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define MAX_TARGETS 8
 #define MAX_ROUNDS  100
-#define PKT_MAX     128
+#define MAX_PKTS    8
+#define PKT_MAX     512
 
 struct target {
 	const char *obj_path; /* NULL: an already loaded program, by id */
@@ -59,7 +62,15 @@ static void usage(FILE *f)
 		"  --label L         name the last --prog-id in the table\n"
 		"  --repeat N        runs per measurement, default 1000000\n"
 		"  --rounds N        default 5, at most %d\n"
-		"  --cpu N           pin to CPU N\n",
+		"  --cpu N           pin to CPU N\n"
+		"HTTP layer (instead of the four packets above: TCP/IPv4 to port 80 and HTTP rows):\n"
+		"  --http-port P     requests and body segments to TCP port P (an `http.ports` entry)\n"
+		"  --key-admit K     key of a tenant whose bucket admits every repeat (row: admit)\n"
+		"  --key-drop K      key of a tenant over its limit (row: drop)\n"
+		"  --flow            also open an established TCP connection 127.0.0.1:any ->\n"
+		"                    127.0.0.1:P in this network namespace (test runs look sockets up\n"
+		"                    there), admit one request on its 4-tuple with --key-admit, then\n"
+		"                    measure a body segment and a retransmitted request on that flow\n",
 		MAX_TARGETS - 2, MAX_ROUNDS);
 }
 
@@ -82,13 +93,26 @@ static __u32 csum_add(__u32 sum, const void *buf, size_t len)
 	return sum;
 }
 
-/* Ethernet + IPv4/IPv6 + UDP/TCP + 16 bytes of payload, valid checksums. */
-static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
+struct pkt_spec {
+	const char *saddr, *daddr; /* NULL: fd00:205::1 / 10.205.0.1 -> fd00:204::2 / 10.204.0.2 */
+	__u16 sport, dport;
+	__u32 seq;
+	const void *payload; /* NULL: 16 zero bytes */
+	int plen;
+};
+
+/* Ethernet + IPv4/IPv6 + UDP/TCP (ACK|PSH) + payload, valid lengths and checksums. */
+static void build_pkt_spec(struct pkt *p, const char *name, bool v6, int proto,
+			   const struct pkt_spec *ps)
 {
 	static const __u8 smac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 1 };
 	static const __u8 dmac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 2 };
+	static const __u8 zeros[16];
 	struct ethhdr *eth = (void *)p->data;
-	int l4len = (proto == IPPROTO_UDP ? sizeof(struct udphdr) : sizeof(struct tcphdr)) + 16;
+	const void *payload = ps->payload ? ps->payload : zeros;
+	int plen = ps->payload ? ps->plen : 16;
+	int hlen = proto == IPPROTO_UDP ? sizeof(struct udphdr) : sizeof(struct tcphdr);
+	int l4len = hlen + plen;
 	__u8 *l4;
 	__u32 sum;
 
@@ -104,8 +128,8 @@ static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
 		ip6->payload_len = htons(l4len);
 		ip6->nexthdr = proto;
 		ip6->hop_limit = 64;
-		inet_pton(AF_INET6, "fd00:205::1", &ip6->saddr);
-		inet_pton(AF_INET6, "fd00:204::2", &ip6->daddr);
+		inet_pton(AF_INET6, ps->saddr ? ps->saddr : "fd00:205::1", &ip6->saddr);
+		inet_pton(AF_INET6, ps->daddr ? ps->daddr : "fd00:204::2", &ip6->daddr);
 		l4 = (void *)(ip6 + 1);
 		sum = csum_add(0, &ip6->saddr, 32);
 	} else {
@@ -117,26 +141,27 @@ static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
 		ip->tot_len = htons(sizeof(*ip) + l4len);
 		ip->ttl = 64;
 		ip->protocol = proto;
-		inet_pton(AF_INET, "10.205.0.1", &ip->saddr);
-		inet_pton(AF_INET, "10.204.0.2", &ip->daddr);
+		inet_pton(AF_INET, ps->saddr ? ps->saddr : "10.205.0.1", &ip->saddr);
+		inet_pton(AF_INET, ps->daddr ? ps->daddr : "10.204.0.2", &ip->daddr);
 		ip->check = csum_fold(csum_add(0, ip, sizeof(*ip)));
 		l4 = (void *)(ip + 1);
 		sum = csum_add(0, &ip->saddr, 8);
 	}
+	memcpy(l4 + hlen, payload, plen);
 	sum += proto + l4len;
 	if (proto == IPPROTO_UDP) {
 		struct udphdr *udp = (void *)l4;
 
-		udp->source = htons(40000);
-		udp->dest = htons(9);
+		udp->source = htons(ps->sport);
+		udp->dest = htons(ps->dport);
 		udp->len = htons(l4len);
 		udp->check = csum_fold(csum_add(sum, udp, l4len));
 	} else {
 		struct tcphdr *tcp = (void *)l4;
 
-		tcp->source = htons(40000);
-		tcp->dest = htons(80);
-		tcp->seq = htonl(1);
+		tcp->source = htons(ps->sport);
+		tcp->dest = htons(ps->dport);
+		tcp->seq = htonl(ps->seq);
 		tcp->ack_seq = htonl(1);
 		tcp->doff = 5;
 		tcp->ack = 1;
@@ -145,6 +170,82 @@ static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
 		tcp->check = csum_fold(csum_add(sum, tcp, l4len));
 	}
 	p->len = (l4 - p->data) + l4len;
+}
+
+/* The basic rows: one source, 16 zero bytes to UDP port 9 or TCP port 80. */
+static void build_pkt(struct pkt *p, const char *name, bool v6, int proto)
+{
+	struct pkt_spec ps = { .sport = 40000, .dport = proto == IPPROTO_UDP ? 9 : 80, .seq = 1 };
+
+	build_pkt_spec(p, name, v6, proto, &ps);
+}
+
+/* An HTTP/1.1 request start; with key NULL, no key header. */
+static void build_req(struct pkt *p, const char *name, const char *saddr, const char *daddr,
+		      __u16 sport, __u16 dport, __u32 seq, const char *key)
+{
+	static char buf[MAX_PKTS][PKT_MAX];
+	static int nb;
+	struct pkt_spec ps = { .saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
+			       .seq = seq };
+	char *b = buf[nb++ % MAX_PKTS];
+
+	ps.plen = snprintf(b, PKT_MAX - 80, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+			   "%s%s%sContent-Length: 10\r\n\r\n", key ? "X-API-Key: " : "",
+			   key ? key : "", key ? "\r\n" : "");
+	if (ps.plen >= PKT_MAX - 80) {
+		fprintf(stderr, "sl_pktcost: key too long\n");
+		exit(2);
+	}
+	ps.payload = b;
+	build_pkt_spec(p, name, false, IPPROTO_TCP, &ps);
+}
+
+/* A body segment: payload that does not start with a method letter. */
+static void build_body(struct pkt *p, const char *name, const char *saddr, const char *daddr,
+		       __u16 sport, __u16 dport)
+{
+	static const char body[] = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+				   "\"content\":\"hello\"}]}";
+	struct pkt_spec ps = { .saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
+			       .seq = 5000, .payload = body, .plen = sizeof(body) - 1 };
+
+	build_pkt_spec(p, name, false, IPPROTO_TCP, &ps);
+}
+
+/*
+ * An established connection 127.0.0.1:cport -> 127.0.0.1:port in the current network
+ * namespace: BPF_PROG_TEST_RUN of XDP runs on this namespace's loopback, and sluice admits a
+ * connection to its flow table only when bpf_skc_lookup_tcp finds it established. Returns the
+ * client port, or 0. The sockets stay open until the process exits.
+ */
+static __u16 open_flow(__u16 port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	socklen_t al = sizeof(a);
+	int one = 1, ls, cs, as;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	cs = socket(AF_INET, SOCK_STREAM, 0);
+	if (ls < 0 || cs < 0)
+		return 0;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(ls, (void *)&a, sizeof(a)) || listen(ls, 1)) {
+		fprintf(stderr, "sl_pktcost: cannot listen on 127.0.0.1:%u: %s\n", port,
+			strerror(errno));
+		return 0;
+	}
+	if (connect(cs, (void *)&a, sizeof(a))) {
+		fprintf(stderr, "sl_pktcost: connect 127.0.0.1:%u: %s\n", port, strerror(errno));
+		return 0;
+	}
+	as = accept(ls, NULL, NULL);
+	if (as < 0)
+		return 0;
+	if (getsockname(cs, (void *)&a, &al))
+		return 0;
+	return ntohs(a.sin_port);
 }
 
 static int load_target(struct target *t)
@@ -224,14 +325,22 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "prog-id", required_argument, NULL, 'i' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "http-port", required_argument, NULL, 'P' },
+		{ "key-admit", required_argument, NULL, 'A' },
+		{ "key-drop", required_argument, NULL, 'D' },
+		{ "flow", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	static struct target t[MAX_TARGETS];
-	static struct pkt pkts[4];
-	static __u32 ns[MAX_TARGETS][4][MAX_ROUNDS], ret[MAX_TARGETS][4];
+	static struct pkt pkts[MAX_PKTS];
+	static __u32 ns[MAX_TARGETS][MAX_PKTS][MAX_ROUNDS], ret[MAX_TARGETS][MAX_PKTS];
 	const char *bare = "build/bench/bare.bpf.o", *obj = NULL;
-	int nt = 2, rounds = 5, cpu = -1, i, j, r, c, status = 1;
+	const char *key_admit = NULL, *key_drop = NULL;
+	int nt = 2, rounds = 5, cpu = -1, np = 0, http_port = 0, flow = 0, i, j, r, c;
+	int status = 1;
+	struct pkt prime;
+	__u16 cport = 0;
 	__u32 repeat = 1000000;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -265,11 +374,17 @@ int main(int argc, char **argv)
 			}
 			t[nt - 1].prog_name = optarg;
 			break;
+		case 'P': http_port = atoi(optarg); break;
+		case 'A': key_admit = optarg; break;
+		case 'D': key_drop = optarg; break;
+		case 'F': flow = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (obj || optind != argc || repeat < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+	if (obj || optind != argc || repeat < 1 || rounds < 1 || rounds > MAX_ROUNDS ||
+	    http_port < 0 || http_port > 65535 || (!http_port && (key_admit || key_drop || flow)) ||
+	    (flow && !key_admit)) {
 		usage(stderr);
 		return 2;
 	}
@@ -289,14 +404,50 @@ int main(int argc, char **argv)
 	for (i = 0; i < nt; i++)
 		if (load_target(&t[i]))
 			goto cleanup;
-	build_pkt(&pkts[0], "UDP/IPv4", false, IPPROTO_UDP);
-	build_pkt(&pkts[1], "TCP/IPv4", false, IPPROTO_TCP);
-	build_pkt(&pkts[2], "UDP/IPv6", true, IPPROTO_UDP);
-	build_pkt(&pkts[3], "TCP/IPv6", true, IPPROTO_TCP);
+	if (!http_port) {
+		build_pkt(&pkts[np++], "UDP/IPv4", false, IPPROTO_UDP);
+		build_pkt(&pkts[np++], "TCP/IPv4", false, IPPROTO_TCP);
+		build_pkt(&pkts[np++], "UDP/IPv6", true, IPPROTO_UDP);
+		build_pkt(&pkts[np++], "TCP/IPv6", true, IPPROTO_TCP);
+	} else {
+		/* Each kind from its own source, so that no bucket is shared between rows. */
+		build_pkt(&pkts[np++], "TCP/IPv4 :80, not HTTP", false, IPPROTO_TCP);
+		if (key_admit)
+			build_req(&pkts[np++], "request, key, admitted (no socket: flow not kept)",
+				  "10.205.0.2", NULL, 40000, http_port, 1000, key_admit);
+		if (key_drop)
+			build_req(&pkts[np++], "request, key, over limit: drop", "10.205.0.3", NULL,
+				  40000, http_port, 1000, key_drop);
+		build_req(&pkts[np++], "request, no key: unknown_key, over: drop", "10.205.0.4",
+			  NULL, 40000, http_port, 1000, NULL);
+		build_body(&pkts[np++], "body segment, no flow", "10.205.0.5", NULL, 40000,
+			   http_port);
+		if (flow) {
+			cport = open_flow(http_port);
+			if (!cport)
+				goto cleanup;
+			build_req(&prime, "prime", "127.0.0.1", "127.0.0.1", cport, http_port, 7000,
+				  key_admit);
+			build_body(&pkts[np++], "body segment, known flow", "127.0.0.1", "127.0.0.1",
+				   cport, http_port);
+			build_req(&pkts[np++], "request retransmission, known flow", "127.0.0.1",
+				  "127.0.0.1", cport, http_port, 7000, key_admit);
+			/* One admitted request on the connection's 4-tuple puts it in the flow table. */
+			for (i = 2; i < nt; i++) {
+				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = prime.data,
+					    .data_size_in = prime.len, .repeat = 1);
+
+				if (bpf_prog_test_run_opts(t[i].prog_fd, &o) || o.retval != 2)
+					fprintf(stderr, "sl_pktcost: %s: the priming request was "
+						"not passed (verdict %s)\n", t[i].prog_name,
+						verdict(o.retval));
+			}
+		}
+	}
 
 	/* Rounds outermost: a slow spell of the machine hits every program alike. */
 	for (r = 0; r < rounds; r++)
-		for (j = 0; j < 4; j++)
+		for (j = 0; j < np; j++)
 			for (i = 0; i < nt; i++) {
 				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[j].data,
 					    .data_size_in = pkts[j].len, .repeat = repeat);
@@ -312,7 +463,7 @@ int main(int argc, char **argv)
 
 	printf("| program | packet | ns/packet median | min–max | net of bare_pass | verdict |\n");
 	printf("|---|---|---:|---:|---:|---|\n");
-	for (j = 0; j < 4; j++) {
+	for (j = 0; j < np; j++) {
 		double base = median(ns[0][j], rounds);
 
 		for (i = 0; i < nt; i++) {

@@ -25,7 +25,9 @@ usage: bench/run.sh [options]        (root; environment variables of the same na
                     work on the machine cannot preempt them (RT throttling still leaves it
                     5 %); steadier figures, but it starves everything else during a run
   --no-flood        skip the receiver-side comparison
-  --no-pktcost      skip the BPF_PROG_TEST_RUN per-packet cost
+  --no-pktcost      skip the BPF_PROG_TEST_RUN per-packet cost (HTTP rows included)
+  --no-http         skip bench/http.sh (wrk into nginx: limit_req vs sluice's HTTP layer);
+                    its own options: HTTP_* variables, see bench/http.sh --help
   --quick           1 round of 2 s (a smoke run; its figures are not worth quoting)
 Results: \$O/bench/results.md (Markdown, also printed) and \$O/bench/runs.tsv (every run).
 EOF
@@ -44,6 +46,7 @@ RX_CPU=${RX_CPU:-1}
 DO_FLOOD=1
 RT=${RT:-0}
 DO_PKTCOST=1
+DO_HTTP=${DO_HTTP:-1}
 ARGS="$*"
 
 while [ $# -gt 0 ]; do
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--rt) RT=1 ;;
 	--no-flood) DO_FLOOD=0 ;;
 	--no-pktcost) DO_PKTCOST=0 ;;
+	--no-http) DO_HTTP=0 ;;
 	--quick) ROUNDS=1; DURATION=2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -92,7 +96,8 @@ fi
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
 # Every command that could hang runs under a bound: ins (in the server namespace) and t10.
-ins() { timeout -k 2 20 nsenter --net=/run/netns/"$NSS" "$@"; }
+# (60 s: attach verifies the data plane, which takes seconds on a busy machine.)
+ins() { timeout -k 2 60 nsenter --net=/run/netns/"$NSS" "$@"; }
 t10() { timeout -k 2 10 "$@"; }
 
 # The per-packet cost of the program sluice really deploys: attached by `sluice attach` to an
@@ -151,6 +156,74 @@ pktcost() {
 			{ say "pktcost: sluice attach failed"; return; }
 		pktcost_run "$label" "$rate" "$burst" "$clock"
 	done
+	pktcost_http
+}
+
+# The HTTP layer's cost, on the same deployed program: a policy with an HTTP port, two tenants
+# (one whose bucket never empties, one over its limit) and unknown_key; the source rule
+# allows, so the rows differ from "TCP/IPv4 :80, not HTTP" by the HTTP layer alone. Run in
+# the server namespace: test runs look sockets up in the caller's namespace, where sl_pktcost
+# opens a loopback connection for the flow rows.
+pktcost_http_policy() {
+	mkdir -p "$TMPD/keys"
+	echo "sk-bench-admit-5d1f0c9a3e7b2468" >"$TMPD/keys/fast.keys"
+	echo "sk-bench-drop-8b2e4f6a1c3d5e70" >"$TMPD/keys/slow.keys"
+	chmod 600 "$TMPD/keys/fast.keys" "$TMPD/keys/slow.keys"
+	cat <<YAML
+version: 1
+name: pktcost-http
+sources:
+  - name: default
+    cidr: [0.0.0.0/0, "::/0"]
+    action: allow
+http:
+  ports: [8000]
+plans:
+  fast: {rate: 10M, burst: 10M, bytes_rate: 10G, action: drop}
+  slow: {rate: 1, burst: 1, action: drop}
+tenants:
+  - name: fast
+    plan: fast
+    keys_file: keys/fast.keys
+  - name: slow
+    plan: slow
+    keys_file: keys/slow.keys
+unknown_key: {rate: 1, burst: 5, action: drop}
+YAML
+}
+
+pktcost_http() {
+	local id n
+	echo
+	echo "### sluice HTTP layer (port 8000; tenant fast 10M/s, burst 10M, bytes 10G/s;"
+	echo "tenant slow 1/s, burst 1; unknown_key 1/s, burst 5; source rule: allow)"
+	echo
+	ins "$SLUICE" --pin-root "$PCROOT" attach pc0 >/dev/null ||
+		{ say "pktcost http: sluice attach failed"; echo "(not measured: attach failed)"; return; }
+	pktcost_http_policy >"$TMPD/pktcost-http.yaml"
+	t10 "$SLUICE" --pin-root "$PCROOT" policy apply "$TMPD/pktcost-http.yaml" >/dev/null ||
+		{ say "pktcost http: policy apply failed"; echo "(not measured: apply failed)"; return; }
+	n=$(t10 bpftool -j map dump pinned "$PCROOT/maps/sl_keys_v2" | jq length)
+	if ! [ "${n:-0}" -gt 0 ]; then
+		say "pktcost http: no keys in sl_keys_v2 after apply (controller without HTTP): skipped"
+		echo "(not measured: \`policy apply\` installed no keys)"
+		t10 "$SLUICE" --pin-root "$PCROOT" purge >/dev/null
+		return
+	fi
+	id=$(t10 "$SLUICE" --pin-root "$PCROOT" --json status | jq -r '.interfaces[0].prog_id')
+	ip -n "$NSS" link set lo up
+	timeout -k 5 600 nsenter --net=/run/netns/"$NSS" "$B/sl_pktcost" --bare "$B/bare.bpf.o" \
+		--prog-id "$id" --label sluice_xdp --cpu "$GEN_CPU" --rounds 5 --http-port 8000 \
+		--key-admit "$(cat "$TMPD/keys/fast.keys")" --key-drop "$(cat "$TMPD/keys/slow.keys")" \
+		--flow
+	echo
+	echo "Paths taken (sl_tstats_v2, summed over CPUs; tenant 1024 = no or unknown key):"
+	echo
+	t10 bpftool -j map dump pinned "$PCROOT/maps/sl_tstats_v2" | python3 bench/report.py tstats |
+		sed 's/^/    /'
+	printf '\nFlows in sl_flows_v1: %s\n' \
+		"$(t10 bpftool -j map dump pinned "$PCROOT/maps/sl_flows_v1" | jq length)"
+	t10 "$SLUICE" --pin-root "$PCROOT" purge >/dev/null
 }
 
 cleanup() {
@@ -443,6 +516,13 @@ main() {
 		fi
 		if [ "$DO_PKTCOST" = 1 ]; then
 			pktcost
+		fi
+		if [ "$DO_HTTP" = 1 ]; then
+			if O="$O" bench/http.sh --out "$TMPD/http.md" >/dev/null; then
+				cat "$TMPD/http.md"
+			else
+				say "bench/http.sh failed (see above)"
+			fi
 		fi
 	} >"$TMPD/results.md"
 	cp "$TMPD/results.md" "$OUT"

@@ -70,7 +70,8 @@ static void usage(FILE *f)
 		"  --flow            also open an established TCP connection 127.0.0.1:any ->\n"
 		"                    127.0.0.1:P in this network namespace (test runs look sockets up\n"
 		"                    there), admit one request on its 4-tuple with --key-admit, then\n"
-		"                    measure a body segment and a retransmitted request on that flow\n",
+		"                    measure a body segment and a retransmitted request on that flow\n"
+		"  --pcap FILE       also write the packets measured to FILE (pcap; tcpdump -vvv -r)\n",
 		MAX_TARGETS - 2, MAX_ROUNDS);
 }
 
@@ -248,6 +249,28 @@ static __u16 open_flow(__u16 port)
 	return ntohs(a.sin_port);
 }
 
+/* The packets as a pcap file (Ethernet), so that they can be read with tcpdump. */
+static int write_pcap(const char *path, const struct pkt *pkts, int n)
+{
+	struct { __u32 magic; __u16 maj, min; __s32 zone; __u32 sigfigs, snaplen, linktype; } fh = {
+		0xa1b2c3d4, 2, 4, 0, 0, 65535, 1 };
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (!f) {
+		fprintf(stderr, "sl_pktcost: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fwrite(&fh, sizeof(fh), 1, f);
+	for (i = 0; i < n; i++) {
+		__u32 rh[4] = { i, 0, pkts[i].len, pkts[i].len };
+
+		fwrite(rh, sizeof(rh), 1, f);
+		fwrite(pkts[i].data, pkts[i].len, 1, f);
+	}
+	return fclose(f) ? -1 : 0;
+}
+
 static int load_target(struct target *t)
 {
 	struct bpf_program *prog;
@@ -329,6 +352,7 @@ int main(int argc, char **argv)
 		{ "key-admit", required_argument, NULL, 'A' },
 		{ "key-drop", required_argument, NULL, 'D' },
 		{ "flow", no_argument, NULL, 'F' },
+		{ "pcap", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -336,7 +360,7 @@ int main(int argc, char **argv)
 	static struct pkt pkts[MAX_PKTS];
 	static __u32 ns[MAX_TARGETS][MAX_PKTS][MAX_ROUNDS], ret[MAX_TARGETS][MAX_PKTS];
 	const char *bare = "build/bench/bare.bpf.o", *obj = NULL;
-	const char *key_admit = NULL, *key_drop = NULL;
+	const char *key_admit = NULL, *key_drop = NULL, *pcap = NULL;
 	int nt = 2, rounds = 5, cpu = -1, np = 0, http_port = 0, flow = 0, i, j, r, c;
 	int status = 1;
 	struct pkt prime;
@@ -378,6 +402,7 @@ int main(int argc, char **argv)
 		case 'A': key_admit = optarg; break;
 		case 'D': key_drop = optarg; break;
 		case 'F': flow = 1; break;
+		case 'W': pcap = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -444,6 +469,9 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+
+	if (pcap && write_pcap(pcap, pkts, np))
+		goto cleanup;
 
 	/* Rounds outermost: a slow spell of the machine hits every program alike. */
 	for (r = 0; r < rounds; r++)

@@ -9,6 +9,8 @@ PKGS=(
 	linux-libc-dev
 	# tests
 	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3
+	# HTTP-layer integration tests: a real server and real clients
+	nginx curl wrk
 	# benchmarks and comparisons
 	nftables iptables netsniff-ng jq
 )

@@ -18,7 +18,9 @@ usage: bench/http.sh [options]          (root; environment variables of the same
   --rate R          the key's limit, requests/s, for both limiters (HTTP_RATE, 100)
   --burst B         its burst (HTTP_BURST, 100)
   --conns C         wrk connections (HTTP_CONNS, 32); threads: HTTP_THREADS (2)
-  --cases "LIST"    of plain nginx-limit_req sluice (HTTP_CASES, all three)
+  --cases "LIST"    of plain nginx-limit_req sluice sluice-flood (HTTP_CASES, all four):
+                    sluice-flood sends raw request segments with the key (bench/reqflood.py,
+                    HTTP_FLOOD_COUNT frames, default 300000, at most 30 s) instead of wrk
   --cli-cpu N       CPU of wrk and of the client veth's NAPI thread (HTTP_CLI_CPU, 0)
   --srv-cpu N       CPU of nginx and of the server veth's NAPI thread (HTTP_SRV_CPU, 1)
   --out FILE        the Markdown section (default \$O/bench/http.md); runs: \$O/bench/http.tsv
@@ -32,7 +34,8 @@ RATE=${HTTP_RATE:-100}
 BURST=${HTTP_BURST:-100}
 CONNS=${HTTP_CONNS:-32}
 THREADS=${HTTP_THREADS:-2}
-CASES=${HTTP_CASES:-"plain nginx-limit_req sluice"}
+CASES=${HTTP_CASES:-"plain nginx-limit_req sluice sluice-flood"}
+FLOOD_COUNT=${HTTP_FLOOD_COUNT:-300000}
 CLI_CPU=${HTTP_CLI_CPU:-0}
 SRV_CPU=${HTTP_SRV_CPU:-1}
 OUT=
@@ -101,7 +104,7 @@ preflight() {
 		command -v "$c" >/dev/null ||
 			die "missing command: $c (sudo scripts/install-deps.sh; or apt-get install nginx-light wrk curl)"
 	done
-	case " $CASES " in *" sluice "*)
+	case " $CASES " in *" sluice "*|*" sluice-flood "*)
 		[ -x "$SLUICE" ] || die "$SLUICE not built (make O=$O all), or leave sluice out of --cases" ;;
 	esac
 	if ! [ "$DURATION" -ge 1 ] 2>/dev/null || [ "$DURATION" -gt 60 ]; then die "--duration must be 1..60"; fi
@@ -177,7 +180,7 @@ http {
 	server {
 		listen $SRV_IP4:$PORT backlog=4096;
 		root $T/www;
-		# limit_req works in the preaccess phase, after rewrite, where a plain `return` would
+		# limit_req works in the preaccess phase, after rewrite, where a plain "return" would
 		# already have answered: the answer comes from a named location reached after it.
 		location / {
 			$lr
@@ -252,12 +255,12 @@ keys_installed() { [ "$(bpftool -j map dump pinned "$PIN/maps/sl_keys_v2" | jq l
 # One run: prints a line of http.tsv (see report.py HTTP_COLS).
 run_case() { # ROUND CASE
 	local round=$1 c=$2 T=$SL_TMPDIR n0 n1 a0 a1 k0 k1 s0 s1 sc0 sc1 ksoft
-	local served rej adm=0 retr=0 wreq wnon wto
+	local served rej adm=0 retr=0 wreq wnon wto dur=$DURATION
 	ksoft=$(pgrep -x "ksoftirqd/$SRV_CPU" | head -1) # a kernel thread, read only
 	case "$c" in
 	plain) nginx_start 0 ;;
 	nginx-limit_req) nginx_start 1 ;;
-	sluice)
+	sluice|sluice-flood)
 		nginx_start 0
 		sl_in_ns "$SRV_NS" timeout -k 2 60 "$SLUICE" --pin-root "$PIN" attach "$SRV_IF" \
 			--hook xdp --mode native >/dev/null || { say "sluice attach failed"; nginx_stop; return 1; }
@@ -276,15 +279,31 @@ run_case() { # ROUND CASE
 	# shellcheck disable=SC2046 # PIDs, one word each
 	n0=$(runtime_ns $(nginx_pids)) a0=$(runtime_ns "$NAPI_SRV") k0=$(runtime_ns "$ksoft")
 	s0=$(softirq_ticks "$SRV_CPU")
-	sl_in_ns_t $((DURATION + 20)) "$CLI_NS" taskset -c "$CLI_CPU" wrk -t"$THREADS" \
-		-c"$CONNS" -d"${DURATION}s" --timeout 2s -H "X-API-Key: $KEY" \
-		"http://$SRV_IP4:$PORT/v1/chat/completions" >"$T/wrk.out" 2>&1 ||
-		say "$c: wrk exited with $? ($(tail -c 200 "$T/wrk.out"))"
+	if [ "$c" = sluice-flood ]; then
+		# Raw request segments with the key, no connection behind them: every one reaches
+		# the XDP program (nothing backs off), and past the burst every one is refused.
+		sl_in_ns_t 40 "$CLI_NS" taskset -c "$CLI_CPU" python3 bench/reqflood.py \
+			--dev "$CLI_IF" --src-mac "$CLI_MAC" --dst-mac "$SRV_MAC" --src "$CLI_IP4" \
+			--dst "$SRV_IP4" --port "$PORT" --key "$KEY" --count "$FLOOD_COUNT" \
+			--seconds 30 >"$T/flood.json" 2>&1 ||
+			say "$c: reqflood exited with $? ($(tail -c 200 "$T/flood.json"))"
+		read -r wreq wto dur < <(jq -r '"\(.sent) \(.errors) \(.elapsed_s)"' "$T/flood.json") ||
+			wreq=0 wto=0
+		wnon=0
+	else
+		sl_in_ns_t $((DURATION + 20)) "$CLI_NS" taskset -c "$CLI_CPU" wrk -t"$THREADS" \
+			-c"$CONNS" -d"${DURATION}s" --timeout 2s -H "X-API-Key: $KEY" \
+			"http://$SRV_IP4:$PORT/v1/chat/completions" >"$T/wrk.out" 2>&1 ||
+			say "$c: wrk exited with $? ($(tail -c 200 "$T/wrk.out"))"
+		wreq=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+		wnon=$(awk '/Non-2xx/ { print $NF }' "$T/wrk.out")
+		wto=$(awk '/Socket errors/ { print $NF }' "$T/wrk.out")
+	fi
 	sleep 0.3 # in-flight segments land
 	# shellcheck disable=SC2046
 	n1=$(runtime_ns $(nginx_pids)) a1=$(runtime_ns "$NAPI_SRV") k1=$(runtime_ns "$ksoft")
 	s1=$(softirq_ticks "$SRV_CPU")
-	if [ "$c" = sluice ]; then
+	if [ "$c" = sluice ] || [ "$c" = sluice-flood ]; then
 		sc1=$(sluice_counts)
 		# shellcheck disable=SC2086
 		set -- $sc0 $sc1
@@ -300,13 +319,10 @@ run_case() { # ROUND CASE
 	elif [ "$c" = plain ]; then
 		rej=0 adm=$served
 	fi
-	wreq=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
-	wnon=$(awk '/Non-2xx/ { print $NF }' "$T/wrk.out")
-	wto=$(awk '/Socket errors/ { print $NF }' "$T/wrk.out")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" \
-		"$DURATION" "${wreq:-0}" "${wnon:-0}" "${wto:-0}" "$served" "$rej" "$adm" "$retr" \
+		"$dur" "${wreq:-0}" "${wnon:-0}" "${wto:-0}" "$served" "$rej" "$adm" "$retr" \
 		$((n1 - n0)) $((a1 - a0)) $((k1 - k0)) $((s1 - s0))
-	say "round $round $c: wrk ${wreq:-0} requests (${wnon:-0} non-2xx, ${wto:-0} timeouts), served $served, rejected $rej, admitted $adm, server CPU $(((n1 - n0 + a1 - a0 + k1 - k0) / 1000000)) ms"
+	say "round $round $c: client ${wreq:-0} requests (${wnon:-0} non-2xx, ${wto:-0} timeouts), served $served, rejected $rej, admitted $adm, server CPU $(((n1 - n0 + a1 - a0 + k1 - k0) / 1000000)) ms"
 }
 
 main() {

@@ -101,7 +101,7 @@ def http_table(path, rate, burst, duration):
     per_served = med(plain) if plain else None
     cap = rate * duration + burst
 
-    out = ["| case | wrk requests/s | served (200) | rejected by the limiter | admitted / "
+    out = ["| case | client requests/s | served (200) | rejected by the limiter | admitted / "
            "(rate × s + burst) | server CPU ms | of which nginx / NAPI thread / ksoftirqd | "
            "softirq ticks (server CPU) | ms per 1,000 rejected | net of serving, per 1,000 "
            "rejected | ms per 1,000 served |",
@@ -114,7 +114,9 @@ def http_table(path, rate, burst, duration):
         net = [(r["cpu_ms"] - r["served"] * per_served) / r["rejected"] * 1000 for r in rej] \
             if per_served is not None else []
         served = [r["cpu_ms"] / r["served"] * 1000 for r in sel if r["served"]]
-        acc = [r["limiter_admitted"] / cap for r in sel] if c != "plain" else []
+        # Each run's own window: wrk's -d, or the flood's elapsed time.
+        acc = [r["limiter_admitted"] / (rate * r["duration"] + burst) for r in sel] \
+            if c != "plain" else []
         summary[c] = (med(per_rej) if per_rej else None, med(net) if net else None)
 
         def f(xs, fmt):
@@ -131,16 +133,20 @@ def http_table(path, rate, burst, duration):
             f"{f(net, '{:.2f}')} | {f(served, '{:.2f}')} |")
     rounds = max((int(r["round"]) for r in runs), default=0)
     out.append("")
-    out.append(f"{rounds} round(s) of {duration:g} s per case, cases interleaved; median "
-               "(min–max) over rounds. Limit {:g} requests/s, burst {:g}: at most {:,.0f} "
-               "admitted per run.".format(rate, burst, cap))
-    a, b = summary.get("nginx-limit_req"), summary.get("sluice")
-    if a and b and a[0] and b[0]:
-        line = (f"Server CPU per 1,000 rejected: nginx limit_req {a[0]:.2f} ms, sluice "
-                f"{b[0]:.2f} ms: **{a[0] / b[0]:.1f}×** less with sluice")
-        if a[1] and b[1] and b[1] > 0:
+    out.append(f"{rounds} round(s) of {duration:g} s of wrk per case (sluice-flood: its "
+               "frames, for as long as they take), cases interleaved; median (min–max) over "
+               "rounds. Limit {:g} requests/s, burst {:g}: at most {:,.0f} admitted per wrk "
+               "run.".format(rate, burst, cap))
+    a = summary.get("nginx-limit_req")
+    for name in ("sluice", "sluice-flood"):
+        b = summary.get(name)
+        if not (a and b and a[0] and b[0]):
+            continue
+        line = (f"Server CPU per 1,000 rejected: nginx limit_req {a[0]:.2f} ms, {name} "
+                f"{b[0]:.2f} ms: {a[0] / b[0]:.1f}× nginx's cost over sluice's")
+        if a[1] and b[1]:
             line += (f"; net of the admitted requests' serving cost: {a[1]:.2f} vs "
-                     f"{b[1]:.2f} ms, **{a[1] / b[1]:.1f}×**")
+                     f"{b[1]:.2f} ms" + (f", {a[1] / b[1]:.1f}×" if b[1] > 0 else ""))
         out.append("")
         out.append(line + ".")
     print("\n".join(out))

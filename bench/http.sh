@@ -235,15 +235,9 @@ unknown_key: {rate: 100, burst: 100, action: drop}
 EOF
 }
 
-# "req_pass req_drop req_retrans" of the tenants (unknown-key requests left out), from
-# `sluice tenants --json` when the CLI has it, else from the pinned sl_tstats_v2.
+# "req_pass req_drop req_retrans" of the tenants (unknown-key requests left out), summed from
+# the pinned sl_tstats_v2 by its ABI layout (include/sluice_abi.h; bench/report.py tstats).
 sluice_counts() {
-	local j
-	if j=$(sl --json tenants 2>/dev/null) && [ -n "$j" ]; then
-		echo "$j" | jq -r '[.. | objects | select(has("req_drop"))] as $t
-			| "\([$t[].req_pass] | add // 0) \([$t[].req_drop] | add // 0) \([$t[].req_retrans] | add // 0)"' &&
-			return 0
-	fi
 	bpftool -j map dump pinned "$PIN/maps/sl_tstats_v2" | python3 bench/report.py tstats |
 		awk '$1 ~ /^tenant=/ && $1 != "tenant=1024" {
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2] } }

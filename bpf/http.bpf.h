@@ -191,25 +191,49 @@ static __always_inline void sl_http_refund(__u64 *tat, __u64 charge)
 	__sync_fetch_and_add(tat, -charge);
 }
 
-/* The first API group whose match fits the request in the scratch buffer, or SL_GROUP_NONE. */
+/*
+ * The first API group whose match fits the request in the scratch buffer, or SL_GROUP_NONE.
+ * Branch-free over all SL_MAX_GROUPS groups (unused ones masked off): with a branch per test,
+ * the verifier would walk the path compares once per combination of earlier outcomes.
+ */
 static __always_inline __u32 sl_http_group(const struct sl_httpcfg *hc, struct sl_scratch *sc)
 {
 	const struct sl_groupcfg *gc;
+	__u64 found = 0, gi = SL_GROUP_NONE, m;
 	__u32 i;
 
 	for (i = 0; i < SL_MAX_GROUPS; i++) { /* bound: 16 groups */
-		if (i >= hc->n_groups)
-			break;
 		gc = &hc->groups[i];
-		if (gc->port && gc->port != sc->pkt.dport)
-			continue;
-		if (gc->method && gc->method != sc->method)
-			continue;
-		if (sl_http_path_prefix(sc->buf, sc->path_off, sc->path_len, (const __u8 *)gc->path,
-					gc->path_len))
-			return i;
+		m = sl_http_lt(i, hc->n_groups);
+		m &= sl_http_is0(gc->port) | sl_http_is0(gc->port ^ sc->pkt.dport);
+		m &= sl_http_is0(gc->method) | sl_http_is0(gc->method ^ sc->method);
+		m &= sl_http_lt(gc->path_len, SL_HTTP_PREFIX_MAX);
+		m &= sl_http_path_prefix(sc->buf, sc->path_off, sc->path_len,
+					 (const __u8 *)gc->path, gc->path_len);
+		m &= found ^ 1;
+		gi = sl_http_sel(m, i, gi);
+		found |= m;
 	}
-	return SL_GROUP_NONE;
+	return (__u32)gi;
+}
+
+/*
+ * sl_http_group() for the request in the scratch map, as a global function: verified once, in
+ * one state, rather than once for each state in which sl_http_judge() reaches it. Also hides
+ * the group's index from the verifier: the caller walks its rest once, not once per group.
+ */
+__attribute__((noinline)) int sl_http_group_of(__u32 gen)
+{
+	const struct sl_httpcfg *hc;
+	struct sl_scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+	gen &= 1;
+	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
+	if (!sc || !hc)
+		return SL_GROUP_NONE;
+	return sl_http_group(hc, sc);
 }
 
 /*
@@ -386,9 +410,11 @@ static __always_inline int sl_http_judge(void *ctx)
 		return SL_V_PASS;
 	}
 
-	gi = sl_http_group(hc, sc);
+	gi = sl_http_group_of(gen);
 	if (gi < SL_MAX_GROUPS)
-		gc = &hc->groups[gi];
+		gc = &hc->groups[gi & (SL_MAX_GROUPS - 1)];
+	else
+		gi = SL_GROUP_NONE;
 	if (sc->tenant < SL_MAX_TENANTS) {
 		tidx = gen * SL_MAX_TENANTS + sc->tenant;
 		tc = bpf_map_lookup_elem(&sl_tenants_v1, &tidx);
@@ -474,53 +500,85 @@ static __always_inline int sl_http_flow_key(struct sl_flow_key *fk, const struct
 }
 
 /*
- * Whether an admitted segment goes to the HTTP layer: TCP with payload to one of the
- * generation's HTTP ports. If so, leave it in the scratch map for sl_http_scan_*() and
- * sl_http_judge_*() and return 1 (2: a request start, to be scanned first).
+ * The rest of the layer for a segment that sl_http_enter() stashed: its connection key and
+ * sequence number, then the scan (request starts) and the judgement. A global function: the
+ * entry program reaches its call in many verifier states (one per path through the source
+ * rules), and a global callee is verified once whatever the caller's state.
  */
-static __always_inline int sl_http_enter(const struct sl_pkt *p, void *data, void *data_end,
-					 __u32 gen, __u64 bytes, int dry)
+static __always_inline int sl_http_seg(void *ctx, int is_tc, void *data, void *data_end)
+{
+	struct sl_scratch *sc;
+	__u32 zero = 0, off;
+	__u8 *first;
+	__be32 *seq;
+
+	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+	if (!sc)
+		return SL_V_PASS;
+	off = sc->pkt.l4_off + sc->pkt.l4_hlen;
+	first = data + (off & 0x3fff); /* bounded for the verifier; headers end far sooner */
+	/* Unreadable here (TC, paged): the scan decides. */
+	sc->is_req = (void *)(first + 1) > data_end || sl_http_maybe_method(*first);
+	seq = data + ((sc->pkt.l4_off + 4) & 0x3fff);
+	if ((void *)(seq + 1) > data_end || sl_http_flow_key(&sc->fk, &sc->pkt, data, data_end, 1))
+		return SL_V_PASS;
+	sc->seq = bpf_ntohl(*seq);
+	if (sc->pkt.family == SL_AF_INET) {
+		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
+		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
+		sc->tuple.ipv4.sport = bpf_htons(sc->pkt.sport);
+		sc->tuple.ipv4.dport = bpf_htons(sc->pkt.dport);
+	} else {
+		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
+		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
+		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
+		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
+	}
+	if (is_tc) {
+		if (sc->is_req && !sl_http_scan_tc(ctx))
+			return SL_V_PASS; /* not a request after all: left to the source rules */
+		return sl_http_judge_tc(ctx);
+	}
+	if (sc->is_req && !sl_http_scan_xdp(ctx))
+		return SL_V_PASS;
+	return sl_http_judge_xdp(ctx);
+}
+
+__attribute__((noinline)) int sl_http_seg_xdp(struct xdp_md *ctx)
+{
+	return sl_http_seg(ctx, 0, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+}
+
+__attribute__((noinline)) int sl_http_seg_tc(struct __sk_buff *skb)
+{
+	return sl_http_seg(skb, 1, (void *)(long)skb->data, (void *)(long)skb->data_end);
+}
+
+/*
+ * Whether an admitted segment goes to the HTTP layer: TCP with payload to one of the
+ * generation's HTTP ports. If so, stash it in the scratch map for sl_http_seg_*() and return 1.
+ * Inline in the entry program, so kept to the cheapest tests.
+ */
+static __always_inline int sl_http_enter(const struct sl_pkt *p, __u32 gen, __u64 bytes, int dry)
 {
 	__u32 off = p->l4_off + p->l4_hlen, zero = 0;
 	const struct sl_httpcfg *hc;
 	struct sl_scratch *sc;
-	__u8 *first;
-	__be32 *seq;
-	int req = 1;
 
 	if (p->l4proto != IPPROTO_TCP || bytes <= off)
 		return 0;
 	hc = bpf_map_lookup_elem(&sl_http_v2, &gen);
 	if (!hc || !hc->n_ports || !sl_http_port(hc, p->dport))
 		return 0;
-	first = data + (off & 0x3fff); /* bounded for the verifier; headers end far sooner */
-	if ((void *)(first + 1) <= data_end && !sl_http_maybe_method(*first))
-		req = 0; /* a body segment or not HTTP */
-	seq = data + ((p->l4_off + 4) & 0x3fff);
-	if ((void *)(seq + 1) > data_end)
-		return 0;
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
-	if (!sc || sl_http_flow_key(&sc->fk, p, data, data_end, 1))
+	if (!sc)
 		return 0;
 	sc->pkt = *p;
 	sc->bytes = bytes;
 	sc->payload = bytes - off;
-	sc->seq = bpf_ntohl(*seq);
 	sc->gen = gen;
 	sc->dry = dry;
-	sc->is_req = req;
-	if (p->family == SL_AF_INET) {
-		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
-		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
-		sc->tuple.ipv4.sport = bpf_htons(p->sport);
-		sc->tuple.ipv4.dport = bpf_htons(p->dport);
-	} else {
-		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
-		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
-		sc->tuple.ipv6.sport = bpf_htons(p->sport);
-		sc->tuple.ipv6.dport = bpf_htons(p->dport);
-	}
-	return req ? 2 : 1;
+	return 1;
 }
 
 /* TC egress: response payload on a known connection counts as the tenant's bytes_out. */

@@ -245,12 +245,9 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 	}
 http:
 	/* Admitted by the source rules: segments on the HTTP ports meet their tenant's limits. */
-	cls = sl_http_enter(&p, data, data_end, gen, bytes, g->dry_run);
-	if (!cls)
+	if (!sl_http_enter(&p, gen, bytes, g->dry_run))
 		return SL_V_PASS;
-	if (cls == 2 && !(is_tc ? sl_http_scan_tc(ctx) : sl_http_scan_xdp(ctx)))
-		return SL_V_PASS; /* not a request after all: left to the source rules */
-	return is_tc ? sl_http_judge_tc(ctx) : sl_http_judge_xdp(ctx);
+	return is_tc ? sl_http_seg_tc(ctx) : sl_http_seg_xdp(ctx);
 }
 
 SEC("xdp")

@@ -814,3 +814,47 @@ Test(http, find_key_matches_reference_noise)
 		}
 	}
 }
+
+/* Group path prefixes: compared to a reference on every (path, prefix) pair of a small set. */
+static __u32 ref_path_prefix(const char *path, size_t plen_path, const char *pre)
+{
+	size_t n = strlen(pre);
+
+	return n <= plen_path && !memcmp(path, pre, n);
+}
+
+Test(http, path_prefix)
+{
+	static const char *const paths[] = { "/", "/v1", "/v1/", "/v1/chat/completions",
+					     "/v1beta/models", "/health", "/v1/chat" };
+	static const char *const prefixes[] = { "", "/", "/v1", "/v1/", "/v1/chat/completions",
+						"/v1/chat/completionsX", "/health", "/x" };
+	__u8 buf[SL_HTTP_SCAN];
+	__u8 pre[SL_HTTP_PREFIX_MAX];
+
+	for (size_t off = 0; off < SL_HTTP_SCAN; off += 97) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			size_t pl = strlen(paths[i]);
+
+			memset(buf, 'z', sizeof(buf));
+			for (size_t k = 0; k < pl; k++)
+				buf[(off + k) & SL_HTTP_MASK] = (__u8)paths[i][k];
+			for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++) {
+				memset(pre, 0, sizeof(pre));
+				memcpy(pre, prefixes[j], strlen(prefixes[j]));
+				cr_assert_eq(sl_http_path_prefix(buf, (__u32)off, (__u32)pl, pre,
+								 (__u32)strlen(prefixes[j])),
+					     ref_path_prefix(paths[i], pl, prefixes[j]),
+					     "path %s at %zu, prefix '%s'", paths[i], off, prefixes[j]);
+			}
+		}
+	}
+	/* Bytes past the path's end never count, even where the buffer would match. */
+	memcpy(buf, "/v1/chat", 8);
+	memcpy(pre, "/v1/chat", 8);
+	cr_assert_eq(sl_http_path_prefix(buf, 0, 3, pre, 8), 0);
+	/* The longest prefix a group may have (127 bytes) matches itself. */
+	memset(buf, 'a', sizeof(buf));
+	memset(pre, 'a', sizeof(pre));
+	cr_assert_eq(sl_http_path_prefix(buf, 5, 200, pre, SL_HTTP_PREFIX_MAX - 1), 1);
+}

@@ -59,6 +59,19 @@ $listen		root $T/www;
 		location /big {
 			try_files /big.bin =404;
 		}
+		# Uploads: \`return\` answers before the body is read (curl then stops sending it);
+		# proxying reads the whole body first (proxy_request_buffering), so \$request_length
+		# counts every byte of the request.
+		location /v1/upload {
+			proxy_pass http://127.0.0.1:8999;
+		}
+	}
+	server {
+		listen 127.0.0.1:8999;
+		access_log off;
+		location / {
+			return 200 "stored\n";
+		}
 	}
 }
 NGINX

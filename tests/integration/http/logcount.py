@@ -6,7 +6,8 @@ usage: logcount.py ACCESS_LOG MARK KEYMAP
   KEYMAP  JSON object key -> tenant name (a file name or the JSON text)
 
 Prints JSON {tenant: {"n", "first", "last", "window", "status": {code: n},
-"by_req": {"METHOD URI": n}, "request_length", "bytes_sent", "body_bytes_sent"}}. A request
+"by_req": {"METHOD URI": n}, "request_length", "request_length_by_status": {code: n},
+"bytes_sent", "body_bytes_sent"}}. A request
 whose key (X-API-Key, else Authorization: Bearer) is not in KEYMAP, or that has none, counts
 under "unknown" and under "unknown@ADDR" (its client address).
 """
@@ -33,7 +34,8 @@ out = {}
 
 def add(name, t, f):
     e = out.setdefault(name, {"n": 0, "first": t, "last": t, "status": {}, "by_req": {},
-                              "request_length": 0, "bytes_sent": 0, "body_bytes_sent": 0})
+                              "request_length": 0, "bytes_sent": 0, "body_bytes_sent": 0,
+                                              "request_length_by_status": {}})
     e["n"] += 1
     e["first"] = min(e["first"], t)
     e["last"] = max(e["last"], t)
@@ -41,6 +43,7 @@ def add(name, t, f):
     r = f[2] + " " + f[3]
     e["by_req"][r] = e["by_req"].get(r, 0) + 1
     e["request_length"] += int(f[5])
+    e["request_length_by_status"][f[4]] = e["request_length_by_status"].get(f[4], 0) + int(f[5])
     e["body_bytes_sent"] += int(f[6])
     e["bytes_sent"] += int(f[7])
 

@@ -34,9 +34,10 @@ LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(YAML_LIBS)
 
 # Modules that do not touch libbpf: unit tests link these directly.
 PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats.c \
-             userspace/util.c
+             userspace/tenants.c userspace/util.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
-             userspace/loader.c userspace/attach.c userspace/view.c
+             userspace/loader.c userspace/attach.c userspace/view.c \
+             userspace/apply_http.c
 CMD_SRCS  := $(wildcard userspace/cmd_*.c)
 MAIN_SRCS := userspace/main.c
 

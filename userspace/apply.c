@@ -9,6 +9,7 @@
 
 #include "sluice_gcra.h"
 #include "apply.h"
+#include "apply_http.h"
 #include "log.h"
 #include "maps.h"
 #include "util.h"
@@ -30,23 +31,27 @@ static bool sl_needs_fine(__u64 rate, __u64 burst, __u64 tick_ns)
 				   (unsigned __int128)rate * 2 * tick_ns;
 }
 
+bool sl_clock_fine(int clock, __u64 tick_ns, __u64 rate, __u64 burst)
+{
+	if (!tick_ns || clock == SL_CLOCK_PRECISE)
+		return true;
+	if (clock == SL_CLOCK_TICK)
+		return false;
+	return sl_needs_fine(rate, burst, tick_ns);
+}
+
 __u8 sl_rule_flags(const struct sl_policy_rule *pr, int clock, __u64 tick_ns)
 {
 	__u8 f = (pr->dry_run ? SL_RF_DRYRUN : 0) | (pr->bytes ? SL_RF_BYTES : 0);
 	__u64 orate = pr->ovf_rate ? pr->ovf_rate : pr->rate;
 	__u64 oburst = pr->ovf_burst ? pr->ovf_burst : pr->burst;
-	bool fine;
 
 	if (pr->action != SL_ACT_LIMIT)
 		return f;
-	if (!tick_ns || clock == SL_CLOCK_PRECISE)
-		fine = true;
-	else if (clock == SL_CLOCK_TICK)
-		fine = false;
-	else
-		fine = sl_needs_fine(pr->rate, pr->burst, tick_ns) ||
-		       sl_needs_fine(orate, oburst, tick_ns);
-	return fine ? f | SL_RF_FINE : f;
+	if (sl_clock_fine(clock, tick_ns, pr->rate, pr->burst) ||
+	    sl_clock_fine(clock, tick_ns, orate, oburst))
+		f |= SL_RF_FINE;
+	return f;
 }
 
 int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, int clock, __u64 tick_ns,
@@ -71,6 +76,7 @@ int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, int clock, __u64 
 
 struct sl_slot_clear {
 	__u8 doomed[SL_MAX_RULES]; /* 1: delete this slot's buckets */
+	__u8 unknown_key;          /* 1: delete the unknown-key buckets (SL_SLOT_UNKNOWN_KEY) */
 	__u8 ovf[SL_MAX_RULES];    /* 1: reset this slot's overflow bucket after the flip */
 	long n;
 };
@@ -79,7 +85,9 @@ static int sl_bucket_doomed(const struct sl_bkey *k, const struct sl_bucket *v, 
 {
 	struct sl_slot_clear *c = arg;
 
-	if (k->slot < SL_MAX_RULES && c->doomed[k->slot]) {
+	/* Slot SL_SLOT_UNKNOWN_KEY is no rule's: only the HTTP layer's settings doom it. */
+	if (k->slot == SL_SLOT_UNKNOWN_KEY ? c->unknown_key
+					    : k->slot < SL_MAX_RULES && c->doomed[k->slot]) {
 		c->n++;
 		return 1;
 	}
@@ -101,6 +109,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	struct sl_rulemeta meta[SL_MAX_RULES];
 	__u16 slot_of[SL_MAX_RULES];
 	struct sl_slot_clear clear = {}, only_fresh = {};
+	struct sl_http_apply *ha = NULL;
 	struct sl_gen_clear gc;
 	struct sl_config cfg;
 	__u8 fresh[SL_MAX_RULES] = {};
@@ -224,7 +233,11 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 			goto undo;
 		}
 
-	/* 5. Global settings of the new generation, then the flip: two writes, in this order. */
+	/* 5. The HTTP layer's settings, tenants and keys of the new generation. */
+	if ((err = sl_http_prepare(m, pol, &cfg, tick, &ha, res)))
+		goto undo;
+
+	/* 6. Global settings of the new generation, then the flip: two writes, in this order. */
 	memset(&cfg.g[nxt], 0, sizeof(cfg.g[nxt]));
 	cfg.g[nxt].dry_run = pol->dry_run;
 	cfg.g[nxt].malformed = pol->malformed;
@@ -244,7 +257,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	res->gen = nxt;
 
 	/*
-	 * 6. Retire the old generation. Packets already past their read of `gen` may still look up
+	 * 7. Retire the old generation. Packets already past their read of `gen` may still look up
 	 * old entries: give them a grace period (XDP/TC run to completion in well under that).
 	 */
 	usleep(20000);
@@ -266,7 +279,11 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		if (clear.ovf[s])
 			bpf_map_update_elem(m->ovf, &s, &zero, BPF_ANY);
 	}
-	/* Removed rules, and kept rules whose prefix, action or clock changed, lose their buckets. */
+	clear.unknown_key = sl_http_commit(m, ha, res);
+	/*
+	 * Removed rules, and kept rules whose prefix, action or clock changed, lose their buckets;
+	 * so do the unknown-key aggregates when their prefix or clock changed.
+	 */
 	n = sl_buckets_scan(m->buckets, sl_bucket_doomed, &clear);
 	if (n >= 0)
 		res->buckets_cleared += clear.n;
@@ -276,5 +293,7 @@ undo:
 	/* Nothing points at the inactive generation yet: drop what was written, keep running. */
 	gc.gen = nxt;
 	sl_rules_scan(m->rules, sl_rule_in_gen, &gc);
+	if (ha)
+		sl_http_abort(m, ha);
 	return err;
 }

@@ -80,8 +80,8 @@ static int sl_policy_apply(const struct sl_opts *o, const char *file)
 	sl_maps_close(&m);
 	if (e) {
 		pr_warn("cannot apply %s: %s; the running policy is unchanged\n", file,
-			e == -ENOSPC ? "no free rule slot (removed rules free theirs on the next "
-				       "apply)" : strerror(-e));
+			e == -ENOSPC ? "no free rule slot or tenant index (removed rules and "
+				       "tenants free theirs on the next apply)" : strerror(-e));
 		goto out_unlock;
 	}
 	if (o->json) {
@@ -99,12 +99,23 @@ static int sl_policy_apply(const struct sl_opts *o, const char *file)
 		sl_json_u64(&j, "added", res.added);
 		sl_json_u64(&j, "removed", res.removed);
 		sl_json_u64(&j, "buckets_cleared", res.buckets_cleared);
+		sl_json_obj_open(&j, "tenants");
+		sl_json_u64(&j, "count", p.n_tenants);
+		sl_json_u64(&j, "kept", res.tenants_kept);
+		sl_json_u64(&j, "added", res.tenants_added);
+		sl_json_u64(&j, "removed", res.tenants_removed);
+		sl_json_u64(&j, "keys", res.keys);
+		sl_json_obj_close(&j);
 		sl_json_obj_close(&j);
 		sl_json_end(&j);
 	} else {
 		printf("applied policy %s (hash %016llx): %d rule(s): %d kept, %d added, %d removed\n",
 		       p.name, (unsigned long long)p.hash, p.n_rules, res.kept, res.added,
 		       res.removed);
+		if (p.n_tenants || res.tenants_removed)
+			printf("  %d tenant(s): %d kept, %d added, %d removed; %d key(s)\n",
+			       p.n_tenants, res.tenants_kept, res.tenants_added, res.tenants_removed,
+			       res.keys);
 	}
 	ret = SL_EXIT_OK;
 out_unlock:

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "sluice_siphash.h"
 #include "sluice.skel.h"
 #include "loader.h"
 #include "log.h"
@@ -16,6 +18,38 @@
 
 _Static_assert(sizeof(SL_MAP_BUCKETS) <= 16, "map names are cut at 15 characters");
 _Static_assert(sizeof(SL_MAP_RULEMETA) <= 16, "map names are cut at 15 characters");
+
+/*
+ * The API-key secret is made once, when the maps are created (both words still 0), and kept
+ * with the pinned config for as long as the pins live: every key hash in sl_keys_v2 uses it.
+ * It is never printed.
+ */
+static int sl_secret_init(int config_fd)
+{
+	struct sl_config cfg;
+	__u8 b[16];
+	struct sl_sipkey k;
+	ssize_t n;
+	int err;
+
+	if ((err = sl_config_read(config_fd, &cfg)))
+		return err;
+	if (cfg.secret[0] || cfg.secret[1])
+		return 0;
+	n = getrandom(b, sizeof(b), 0);
+	if (n != (ssize_t)sizeof(b)) {
+		err = n < 0 ? -errno : -EIO;
+		pr_warn("cannot make the API-key secret (getrandom: %s)\n", strerror(-err));
+		return err;
+	}
+	k = sl_sipkey_from_bytes(b);
+	cfg.secret[0] = k.k0;
+	cfg.secret[1] = k.k1;
+	memset(b, 0, sizeof(b));
+	err = sl_config_write(config_fd, &cfg);
+	memset(&cfg, 0, sizeof(cfg));
+	return err;
+}
 
 int sl_load(const char *pin_root, long table_size, int hook, struct sluice **out)
 {
@@ -56,6 +90,9 @@ int sl_load(const char *pin_root, long table_size, int hook, struct sluice **out
 		goto fail;
 	bpf_program__set_autoload(skel->progs.sluice_xdp, hook == SL_HOOK_XDP);
 	bpf_program__set_autoload(skel->progs.sluice_tc, hook == SL_HOOK_TC);
+	/* Response bytes of the HTTP layer: TC egress, whichever hook takes the ingress. */
+	bpf_program__set_autoload(skel->progs.sluice_tc_egress,
+				  hook == SL_HOOK_XDP || hook == SL_HOOK_TC);
 
 	err = sluice__load(skel);
 	if (err) {
@@ -71,6 +108,8 @@ int sl_load(const char *pin_root, long table_size, int hook, struct sluice **out
 				"log)\n", strerror(-err));
 		goto fail;
 	}
+	if ((err = sl_secret_init(bpf_map__fd(skel->maps.sl_config_v1))))
+		goto fail;
 	*out = skel;
 	return 0;
 fail:

@@ -8,6 +8,7 @@
 
 #include "maps.h"
 #include "stats.h"
+#include "tenants.h"
 
 /* Per-CPU values are laid out 8-byte aligned per CPU. */
 #define SL_PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
@@ -172,4 +173,39 @@ long sl_buckets_scan(int fd, sl_bucket_fn fn, void *arg)
 long sl_rules_scan(int fd, sl_rule_fn fn, void *arg)
 {
 	return sl_scan(fd, sizeof(struct sl_lpm_key), sizeof(struct sl_rule), (sl_raw_fn)fn, arg);
+}
+
+long sl_keys_scan(int fd, sl_key_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(__u64), sizeof(struct sl_keyval), (sl_raw_fn)fn, arg);
+}
+
+long sl_flows_scan(int fd, sl_flow_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(struct sl_flow_key), sizeof(struct sl_flow), (sl_raw_fn)fn, arg);
+}
+
+struct sl_tstats_sum_arg {
+	sl_tstats_fn fn;
+	void *arg;
+	int ncpu;
+};
+
+static int sl_tstats_one(const void *k, const void *v, void *arg)
+{
+	struct sl_tstats_sum_arg *a = arg;
+	struct sl_tstats sum;
+
+	sl_tstats_sum(v, a->ncpu, SL_PCPU_STRIDE(sizeof(sum)), &sum);
+	return a->fn(k, &sum, a->arg);
+}
+
+long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg)
+{
+	struct sl_tstats_sum_arg a = { .fn = fn, .arg = arg, .ncpu = libbpf_num_possible_cpus() };
+
+	if (a.ncpu <= 0)
+		return -EINVAL;
+	return sl_scan(fd, sizeof(struct sl_tstats_key),
+		       SL_PCPU_STRIDE(sizeof(struct sl_tstats)) * a.ncpu, sl_tstats_one, &a);
 }

@@ -29,4 +29,14 @@ long sl_buckets_scan(int fd, sl_bucket_fn fn, void *arg);
 typedef int (*sl_rule_fn)(const struct sl_lpm_key *k, const struct sl_rule *v, void *arg);
 long sl_rules_scan(int fd, sl_rule_fn fn, void *arg);
 
+/* Same for the API keys (SL_MAP_KEYS, keyed by the key's hash) and connections (SL_MAP_FLOWS). */
+typedef int (*sl_key_fn)(const __u64 *h, const struct sl_keyval *v, void *arg);
+long sl_keys_scan(int fd, sl_key_fn fn, void *arg);
+typedef int (*sl_flow_fn)(const struct sl_flow_key *k, const struct sl_flow *v, void *arg);
+long sl_flows_scan(int fd, sl_flow_fn fn, void *arg);
+
+/* Same for the tenant counters (SL_MAP_TSTATS); fn sees each entry summed over CPUs. */
+typedef int (*sl_tstats_fn)(const struct sl_tstats_key *k, const struct sl_tstats *v, void *arg);
+long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg);
+
 #endif

@@ -4,6 +4,7 @@
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -143,18 +144,35 @@ static int sl_map_get(const char *pin_root, const char *name, int *fd)
 
 int sl_maps_open(const char *pin_root, struct sl_maps *m)
 {
+	static const struct {
+		const char *name;
+		size_t off;
+	} maps[] = {
+		{ SL_MAP_CONFIG, offsetof(struct sl_maps, config) },
+		{ SL_MAP_RULES, offsetof(struct sl_maps, rules) },
+		{ SL_MAP_BUCKETS, offsetof(struct sl_maps, buckets) },
+		{ SL_MAP_OVERFLOW, offsetof(struct sl_maps, ovf) },
+		{ SL_MAP_STATS, offsetof(struct sl_maps, stats) },
+		{ SL_MAP_RULEMETA, offsetof(struct sl_maps, rulemeta) },
+		{ SL_MAP_ATTACH, offsetof(struct sl_maps, attach) },
+		{ SL_MAP_HTTP, offsetof(struct sl_maps, http) },
+		{ SL_MAP_KEYS, offsetof(struct sl_maps, keys) },
+		{ SL_MAP_TENANTS, offsetof(struct sl_maps, tenants) },
+		{ SL_MAP_TSTATE, offsetof(struct sl_maps, tstate) },
+		{ SL_MAP_TSTATS, offsetof(struct sl_maps, tstats) },
+		{ SL_MAP_TENMETA, offsetof(struct sl_maps, tenmeta) },
+		{ SL_MAP_FLOWS, offsetof(struct sl_maps, flows) },
+	};
+	_Static_assert(sizeof(maps) / sizeof(maps[0]) == sizeof(*m) / sizeof(int),
+		       "every fd of struct sl_maps is opened");
 	int err;
 
 	memset(m, 0xff, sizeof(*m)); /* every fd -1 */
-	if ((err = sl_map_get(pin_root, SL_MAP_CONFIG, &m->config)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_RULES, &m->rules)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_BUCKETS, &m->buckets)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_OVERFLOW, &m->ovf)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_STATS, &m->stats)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_RULEMETA, &m->rulemeta)) ||
-	    (err = sl_map_get(pin_root, SL_MAP_ATTACH, &m->attach))) {
-		sl_maps_close(m);
-		return err;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if ((err = sl_map_get(pin_root, maps[i].name, (int *)((char *)m + maps[i].off)))) {
+			sl_maps_close(m);
+			return err;
+		}
 	}
 	return 0;
 }

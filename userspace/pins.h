@@ -14,6 +14,14 @@ struct sl_maps {
 	int stats;
 	int rulemeta;
 	int attach;
+	/* HTTP layer */
+	int http;
+	int keys;
+	int tenants;
+	int tstate;
+	int tstats;
+	int tenmeta;
+	int flows;
 };
 
 /* Path of <pin_root>/<dir>/<name> (dir or name may be NULL). Returns 0 or -ENAMETOOLONG. */

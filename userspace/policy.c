@@ -1964,6 +1964,24 @@ static const struct word method_words[] = {
 	{ "OPTIONS", SL_HTTP_OPTIONS },
 };
 
+static const char *word_name(const struct word *w, size_t n, int val, const char *none)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].val == val)
+			return w[i].text;
+	return none;
+}
+
+const char *sl_over_action_name(__u8 a)
+{
+	return word_name(over_words, ARRAY_LEN(over_words), a, "unknown");
+}
+
+const char *sl_http_method_name(__u8 m)
+{
+	return word_name(method_words, ARRAY_LEN(method_words), m, "");
+}
+
 static int get_path(const struct pctx *c, const yaml_node_t *n, struct sl_group *g)
 {
 	const char *s;

@@ -144,5 +144,9 @@ const char *sl_cidr_str(const struct sl_cidr *c, char *buf, size_t len);
 
 const char *sl_action_name(__u8 action);
 const char *sl_class_verdict_name(__u8 v);
+/* enum sl_over_action as in policy files: "drop", "reset", "http429". */
+const char *sl_over_action_name(__u8 a);
+/* enum sl_http_method as in policy files ("GET", ...); "" for 0 (any method). */
+const char *sl_http_method_name(__u8 m);
 
 #endif /* SLUICE_POLICY_H */

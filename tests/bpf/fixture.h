@@ -46,6 +46,9 @@ enum fx_verdict {
 #define FX_MS  1000000ULL
 /* The injected clock starts well away from 0, so "idle since boot" is never a special case. */
 #define FX_T0  (1000 * FX_SEC)
+/* sl_config.secret of every test skeleton (fx_open_sized). */
+#define FX_SECRET0 0x0706050403020100ULL
+#define FX_SECRET1 0x0f0e0d0c0b0a0908ULL
 
 struct fx {
 	struct sluice_test *skel;
@@ -97,10 +100,26 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.stats = bpf_map__fd(f->skel->maps.sl_stats_v1);
 	f->m.rulemeta = bpf_map__fd(f->skel->maps.sl_rulemeta_v1);
 	f->m.attach = bpf_map__fd(f->skel->maps.sl_attach_v2);
+	f->m.http = bpf_map__fd(f->skel->maps.sl_http_v2);
+	f->m.keys = bpf_map__fd(f->skel->maps.sl_keys_v2);
+	f->m.tenants = bpf_map__fd(f->skel->maps.sl_tenants_v1);
+	f->m.tstate = bpf_map__fd(f->skel->maps.sl_tstate_v1);
+	f->m.tstats = bpf_map__fd(f->skel->maps.sl_tstats_v2);
+	f->m.tenmeta = bpf_map__fd(f->skel->maps.sl_tenmeta_v1);
+	f->m.flows = bpf_map__fd(f->skel->maps.sl_flows_v1);
 	f->clock = bpf_map__fd(f->skel->maps.sl_clock_v1);
 	f->prog[FX_XDP] = bpf_program__fd(f->skel->progs.sluice_xdp);
 	f->prog[FX_TC] = bpf_program__fd(f->skel->progs.sluice_tc);
 	fx_clock(f, FX_T0);
+	{
+		/* A fixed API-key secret (the loader makes a random one), so tests can hash keys. */
+		struct sl_config cfg;
+
+		cr_assert_eq(sl_config_read(f->m.config, &cfg), 0);
+		cfg.secret[0] = FX_SECRET0;
+		cfg.secret[1] = FX_SECRET1;
+		cr_assert_eq(sl_config_write(f->m.config, &cfg), 0);
+	}
 }
 
 static inline void fx_open(struct fx *f)

@@ -74,7 +74,6 @@ http_keys_installed || sl_fail "policy apply installed no keys (sl_keys_v2 is em
 head -c 20000 /dev/zero | tr '\0' x >"$T/body.x"
 head -c 20000 /dev/zero | tr '\0' G >"$T/body.G"
 
-N=0
 snap() { # NAME: sluice's counters and the access log's line count now
 	http_tenants "$T/$1.json"
 	http_log_mark >"$T/$1.mark"
@@ -108,7 +107,7 @@ reset_client_sockets() {
 }
 
 checks() {
-	local pad300 pad700 i sent out ch_ok get_ok code pids
+	local pad300 pad700 i sent out ch_ok get_ok pids wrk_pid b
 	snap start
 
 	# --- key forms
@@ -192,7 +191,7 @@ checks() {
 	# text that starts like a method) each reach nginx, which answers 400
 	snap junk.0
 	sl_spawn_ns "$CLI_NS" 20 "$T/wrk.junk.out" wrk -t1 -c8 -d3s --timeout 5s "http://$SRV_IP4:8000/v1/models"
-	pids=$SL_SPAWNED_PID
+	wrk_pid=$SL_SPAWNED_PID
 	sleep 1
 	sl_in_ns_t 10 "$CLI_NS" python3 -c '
 import socket, sys
@@ -204,7 +203,7 @@ for i in range(20):
     ok += s.recv(100).startswith(b"HTTP/1.1 400")
     s.close()
 print(ok)' "$SRV_IP4" >"$T/junk.out"
-	sl_wait_pid "$pids" 10
+	sl_wait_pid "$wrk_pid" 10
 	reset_client_sockets
 	sleep 0.2
 	snap junk.1

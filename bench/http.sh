@@ -168,7 +168,9 @@ error_log $T/nginx-error.log error;
 user root;
 events { worker_connections 4096; }
 http {
-	log_format st '\$status';
+	# When, what, and whether the request had a key (the readiness check has none).
+	map \$http_x_api_key \$haskey { "" 0; default 1; }
+	log_format st '\$msec \$status \$haskey';
 	access_log $T/access.log st buffer=64k flush=1s;
 	client_body_temp_path $T/nginx-tmp/body;
 	proxy_temp_path $T/nginx-tmp/proxy;
@@ -249,7 +251,7 @@ keys_installed() { [ "$(bpftool -j map dump pinned "$PIN/maps/sl_keys_v2" | jq l
 # One run: prints a line of http.tsv (see report.py HTTP_COLS).
 run_case() { # ROUND CASE
 	local round=$1 c=$2 T=$SL_TMPDIR n0 n1 a0 a1 k0 k1 s0 s1 sc0 sc1 ksoft
-	local served rej adm=0 retr=0 wreq wnon wto dur=$DURATION
+	local served r429 win rej adm=0 retr=0 wreq wnon wto dur=$DURATION
 	ksoft=$(pgrep -x "ksoftirqd/$SRV_CPU" | head -1) # a kernel thread, read only
 	case "$c" in
 	plain) nginx_start 0 ;;
@@ -305,17 +307,20 @@ run_case() { # ROUND CASE
 		sl purge >/dev/null 2>&1 || true # fresh buckets for the next run
 	fi
 	nginx_stop # flushes the access log
-	# The readiness request (no key) is in the access log: not part of the run.
-	served=$(($(grep -c '^200$' "$T/access.log" || true) - 1))
+	# Requests with the key only (the readiness check has none). The window: first to last of
+	# them, as nginx logged them (sluice-flood: the flood's duration).
+	read -r served r429 win < <(awk '$3 == 1 { if (!n++) f = $1; l = $1; s += $2 == 200;
+		r += $2 == 429 } END { printf "%d %d %.3f\n", s, r, n ? l - f : 0 }' "$T/access.log")
+	[ "$c" = sluice-flood ] && win=$dur
 	if [ "$c" = nginx-limit_req ]; then
-		rej=$(grep -c '^429$' "$T/access.log" || true)
+		rej=$r429
 		adm=$served
 	elif [ "$c" = plain ]; then
 		rej=0 adm=$served
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" \
 		"$dur" "${wreq:-0}" "${wnon:-0}" "${wto:-0}" "$served" "$rej" "$adm" "$retr" \
-		$((n1 - n0)) $((a1 - a0)) $((k1 - k0)) $((s1 - s0))
+		$((n1 - n0)) $((a1 - a0)) $((k1 - k0)) $((s1 - s0)) "$win"
 	say "round $round $c: client ${wreq:-0} requests (${wnon:-0} non-2xx, ${wto:-0} timeouts), served $served, rejected $rej, admitted $adm, server CPU $(((n1 - n0 + a1 - a0 + k1 - k0) / 1000000)) ms"
 }
 
@@ -331,7 +336,7 @@ main() {
 	NAPI_SRV=$(thread_napi "$SRV_NS" "$SRV_IF" "$SRV_CPU")
 	thread_napi "$CLI_NS" "$CLI_IF" "$CLI_CPU" >/dev/null
 	sluice_policy
-	printf '# %s\n' "$(IFS=$'\t'; echo "round case duration wrk_requests wrk_non2xx wrk_timeouts served rejected limiter_admitted retrans nginx_ns napi_ns ksoftirqd_ns softirq_ticks" | tr ' ' '\t')" >"$RUNS"
+	printf '# %s\n' "$(IFS=$'\t'; echo "round case duration wrk_requests wrk_non2xx wrk_timeouts served rejected limiter_admitted retrans nginx_ns napi_ns ksoftirqd_ns softirq_ticks window_s" | tr ' ' '\t')" >"$RUNS"
 	for round in $(seq 1 "$ROUNDS"); do
 		for c in $CASES; do
 			run_case "$round" "$c" >>"$RUNS" || true

@@ -74,7 +74,7 @@ def tstats(doc):
 
 HTTP_COLS = ["round", "case", "duration", "wrk_requests", "wrk_non2xx", "wrk_timeouts",
              "served", "rejected", "limiter_admitted", "retrans", "nginx_ns", "napi_ns",
-             "ksoftirqd_ns", "softirq_ticks"]
+             "ksoftirqd_ns", "softirq_ticks", "window_s"]
 
 
 def http_table(path, rate, burst, duration):
@@ -101,11 +101,11 @@ def http_table(path, rate, burst, duration):
     per_served = med(plain) if plain else None
     cap = rate * duration + burst
 
-    out = ["| case | client requests/s | served (200) | rejected by the limiter | admitted / "
-           "(rate × s + burst) | server CPU ms | of which nginx / NAPI thread / ksoftirqd | "
+    out = ["| case | client requests/s (flood: frames/s) | served (200) | rejected by the limiter | admitted / "
+           "(rate × window + burst) | window s | server CPU ms | of which nginx / NAPI thread / ksoftirqd | "
            "softirq ticks (server CPU) | ms per 1,000 rejected | net of serving, per 1,000 "
            "rejected | ms per 1,000 served |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     summary = {}
     for c in cases:
         sel = by[c]
@@ -114,18 +114,21 @@ def http_table(path, rate, burst, duration):
         net = [(r["cpu_ms"] - r["served"] * per_served) / r["rejected"] * 1000 for r in rej] \
             if per_served is not None else []
         served = [r["cpu_ms"] / r["served"] * 1000 for r in sel if r["served"]]
-        # Each run's own window: wrk's -d, or the flood's elapsed time.
-        acc = [r["limiter_admitted"] / (rate * r["duration"] + burst) for r in sel] \
-            if c != "plain" else []
+        # Each run's own window: first to last keyed request in nginx's log (the flood: its
+        # duration); wrk's -d if there is none.
+        acc = [r["limiter_admitted"] / (rate * (r["window_s"] or r["duration"]) + burst)
+               for r in sel] if c != "plain" else []
         summary[c] = (med(per_rej) if per_rej else None, med(net) if net else None)
 
         def f(xs, fmt):
             return f"{fmt.format(med(xs))} ({span(xs, fmt)})" if xs else "–"
+        win = [r["window_s"] for r in sel if r["window_s"]]
         out.append(
             f"| {c} | {f([r['wrk_requests'] / r['duration'] for r in sel], '{:,.0f}')} | "
             f"{f([r['served'] for r in sel], '{:,.0f}')} | "
             f"{f([r['rejected'] for r in sel], '{:,.0f}')} | "
-            f"{f(acc, '{:.4f}')} | {f([r['cpu_ms'] for r in sel], '{:,.0f}')} | "
+            f"{f(acc, '{:.4f}')} | {f(win, '{:.2f}')} | "
+            f"{f([r['cpu_ms'] for r in sel], '{:,.0f}')} | "
             f"{med([r['nginx_ns'] / 1e6 for r in sel]):,.0f} / "
             f"{med([r['napi_ns'] / 1e6 for r in sel]):,.0f} / "
             f"{med([r['ksoftirqd_ns'] / 1e6 for r in sel]):,.0f} | "

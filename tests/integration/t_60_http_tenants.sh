@@ -114,6 +114,13 @@ ctr() { # NAME FIELD: after - before
 logn() { sl_json "$T/log.json" "d.get('$1', {}).get('${2:-n}', 0)"; }
 
 sl_log "counters from: $(sl_json "$T/after.json" 'd["source"]')"
+if [ "$(sl_json "$T/after.json" 'd["source"]')" = cli ]; then
+	for n in alpha beta unknown; do
+		sl_assert_eq "$(sl_json "$T/after.json" "d['tenants']['$n']")" \
+			"$(sl_json "$T/after.json.maps" "d['tenants']['$n']")" \
+			"$n: \`sluice tenants\` = the sum of the pinned per-CPU counters"
+	done
+fi
 RESULTS=()
 check() { # NAME(log) TENANT(sluice, or -) RATE BURST
 	local name=$1 tenant=$2 rate=$3 burst=$4 n w exp

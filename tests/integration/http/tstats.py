@@ -30,8 +30,12 @@ def add(dst, name, vals):
 
 def from_cli(path):
     doc = json.load(open(path))
-    if isinstance(doc, dict):  # tolerate {"tenants": [...]}
-        doc = doc.get("tenants", [])
+    if isinstance(doc, dict):  # tolerate {"tenants": [...], "unknown_key": {...}}
+        extra = [dict(v, name="unknown") for k, v in doc.items()
+                 if k in ("unknown", "unknown_key") and isinstance(v, dict)]
+        doc = doc.get("tenants", []) + extra
+    if not isinstance(doc, list) or any("req_pass" not in t for t in doc):
+        sys.exit("tstats: `sluice --json tenants` output not understood")
     tenants, groups = {}, {}
     for t in doc:
         name = t.get("name") or "unknown"

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* XDP (pinned bpf_link) and TC (clsact ingress filter) attachment, recorded in SL_MAP_ATTACH. */
+/*
+ * XDP (pinned bpf_link) and TC (clsact ingress filter) attachment, plus the clsact egress filter
+ * of the HTTP layer's response bytes, recorded in SL_MAP_ATTACH.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +118,29 @@ static int sl_attach_tc(const struct sl_attach_req *req, int prog_fd, __u32 ifin
 	return 0;
 }
 
+/*
+ * The egress filter that counts response bytes (sluice_tc_egress), on either hook. Optional:
+ * without it the HTTP layer works, only bytes_out stays 0, so failure is a warning.
+ */
+static void sl_attach_egress(const struct sl_attach_req *req, int prog_fd, __u32 ifindex,
+			     struct sl_attach *rec)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, to, .handle = SL_TC_HANDLE, .priority = SL_TC_PRIO,
+		    .prog_fd = prog_fd);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (!err || err == -EEXIST)
+		err = bpf_tc_attach(&hook, &to);
+	if (err) {
+		pr_warn("warning: cannot attach the egress filter to %s (%s): response bytes of "
+			"the HTTP layer are not counted there\n", req->ifname, strerror(-err));
+		return;
+	}
+	rec->egress_prog_id = to.prog_id;
+}
+
 static __u32 sl_iface_mtu(const char *ifname)
 {
 	struct ifreq ifr = {};
@@ -199,6 +225,7 @@ int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 	}
 	if (err)
 		goto out;
+	sl_attach_egress(req, bpf_program__fd(skel->progs.sluice_tc_egress), k.ifindex, &rec);
 
 	sl_strlcpy(rec.ifname, req->ifname, sizeof(rec.ifname));
 	sl_strlcpy(rec.netns, req->netns ? req->netns : "", sizeof(rec.netns));
@@ -259,32 +286,50 @@ bool sl_attach_alive(const char *pin_root, const struct sl_attach_key *k,
 	}
 }
 
-static int sl_detach_tc(const struct sl_attach_key *k, const struct sl_attach *a)
+/* Remove sluice's filter at one clsact attach point, if it still runs program prog_id. */
+static int sl_detach_tc(const struct sl_attach_key *k, const struct sl_attach *a,
+			enum bpf_tc_attach_point point, __u32 prog_id)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = k->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = k->ifindex, .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, to, .handle = a->tc_handle, .priority = a->tc_prio);
 	int err;
 
+	if (point == BPF_TC_EGRESS) {
+		to.handle = SL_TC_HANDLE;
+		to.priority = SL_TC_PRIO;
+	}
 	err = bpf_tc_query(&hook, &to);
 	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
 		return 0; /* already gone, e.g. with its interface */
 	if (err)
 		return err;
-	if (to.prog_id != a->prog_id) {
-		pr_warn("the tc filter 0x%x on %s runs program %u, not sluice's %u: left alone\n",
-			a->tc_handle, a->ifname, to.prog_id, a->prog_id);
+	if (to.prog_id != prog_id) {
+		pr_warn("the tc filter 0x%x on %s %s runs program %u, not sluice's %u: left alone\n",
+			to.handle, a->ifname, point == BPF_TC_EGRESS ? "egress" : "ingress",
+			to.prog_id, prog_id);
 		return 0;
 	}
 	to.prog_id = 0;
 	to.prog_fd = 0;
 	to.flags = 0;
-	err = bpf_tc_detach(&hook, &to);
-	if (!err && a->created_qdisc) {
-		/*
-		 * The clsact qdisc is left in place even if sluice created it: destroying it would
-		 * also remove any filter someone else added since. It costs nothing when empty.
-		 */
-	}
+	/*
+	 * The clsact qdisc is left in place even if sluice created it: destroying it would also
+	 * remove any filter someone else added since. It costs nothing when empty.
+	 */
+	return bpf_tc_detach(&hook, &to);
+}
+
+/* The TC filters of an attachment: ingress (TC hook) and egress (either hook). */
+static int sl_detach_filters(const struct sl_attach_key *k, const struct sl_attach *a)
+{
+	int err = 0, e;
+
+	if (a->hook == SL_HOOK_TC)
+		err = sl_detach_tc(k, a, BPF_TC_INGRESS, a->prog_id);
+	if (!err && a->egress_prog_id &&
+	    (e = sl_detach_tc(k, a, BPF_TC_EGRESS, a->egress_prog_id)))
+		pr_warn("warning: cannot remove the egress filter from %s: %s; `tc filter del "
+			"dev %s egress` removes it\n", a->ifname, strerror(-e), a->ifname);
 	return err;
 }
 
@@ -305,20 +350,23 @@ int sl_detach_entry(const char *pin_root, const struct sl_maps *m,
 		}
 		if (!err && unlink(path) && errno != ENOENT)
 			err = -errno;
-	} else if (k->netns_ino == sl_netns_ino()) {
-		err = sl_detach_tc(k, a);
-	} else if (a->netns[0]) {
-		/* A TC filter in another namespace: go there, as attach did. */
-		int self = open("/proc/self/ns/net", O_RDONLY);
+	}
+	if (!err && (a->hook == SL_HOOK_TC || a->egress_prog_id)) {
+		if (k->netns_ino == sl_netns_ino()) {
+			err = sl_detach_filters(k, a);
+		} else if (a->netns[0]) {
+			/* TC filters in another namespace: go there, as attach did. */
+			int self = open("/proc/self/ns/net", O_RDONLY);
 
-		err = sl_netns_enter(a->netns);
-		if (!err) {
-			err = sl_detach_tc(k, a);
+			err = sl_netns_enter(a->netns);
+			if (!err) {
+				err = sl_detach_filters(k, a);
+				if (self >= 0)
+					setns(self, CLONE_NEWNET);
+			}
 			if (self >= 0)
-				setns(self, CLONE_NEWNET);
+				close(self);
 		}
-		if (self >= 0)
-			close(self);
 	}
 	if (err) {
 		pr_warn("cannot detach from %s: %s\n", a->ifname, strerror(-err));

@@ -33,6 +33,7 @@ int cmd_policy(const struct sl_opts *o, int argc, char **argv);
 int cmd_status(const struct sl_opts *o, int argc, char **argv);
 int cmd_purge(const struct sl_opts *o, int argc, char **argv);
 int cmd_gc(const struct sl_opts *o, int argc, char **argv);
+int cmd_tenants(const struct sl_opts *o, int argc, char **argv);
 
 /* Shared by commands: print usage of `cmd` to stderr and return SL_EXIT_USAGE. */
 int sl_usage(const char *cmd);
@@ -43,5 +44,15 @@ int sl_need_root(void);
 /* Open maps under the pin root, telling the user what to do if sluice is not set up. */
 struct sl_maps;
 int sl_open_maps_or_explain(const struct sl_opts *o, struct sl_maps *m);
+
+/*
+ * The tenants of a view as a JSON array under `key` (cmd_tenants.c; status uses it too).
+ * rates (one per tenant of v) may be NULL; detail adds the per key id and per group rows.
+ */
+struct sl_json;
+struct sl_tview;
+struct sl_trate;
+void sl_tenants_json(struct sl_json *j, const char *key, const struct sl_tview *v,
+		     const struct sl_trate *rates, bool detail);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* sluice status: attachments, the running policy, per-rule counters, table fill. */
+/* sluice status: attachments, the running policy, per-rule and per-tenant counters, table fill. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,9 @@
 #include "cmd.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "stats.h"
+#include "tview.h"
 #include "util.h"
 #include "view.h"
 
@@ -44,7 +46,7 @@ static void sl_counters_json(struct sl_json *j, const char *key, const struct sl
 	sl_json_obj_close(j);
 }
 
-static void sl_status_json(const struct sl_view *v)
+static void sl_status_json(const struct sl_view *v, const struct sl_tview *tv)
 {
 	const struct sl_gcfg *g = &v->cfg.g[v->gen];
 	struct sl_json j;
@@ -94,6 +96,17 @@ static void sl_status_json(const struct sl_view *v)
 	}
 	sl_json_arr_close(&j);
 	sl_counters_json(&j, "unclassified", &v->parse);
+	sl_tenants_json(&j, "tenants", tv, NULL, false);
+	sl_json_obj_open(&j, "http");
+	sl_json_arr_open(&j, "ports");
+	for (int i = 0; i < tv->http.n_ports && i < SL_MAX_HTTP_PORTS; i++)
+		sl_json_u64(&j, NULL, tv->http.ports[i]);
+	sl_json_arr_close(&j);
+	sl_json_arr_open(&j, "groups");
+	for (__u32 i = 0; i < tv->http.n_groups && i < SL_MAX_GROUPS; i++)
+		sl_json_str(&j, NULL, sl_tview_group_str(tv, i, buf, sizeof(buf)));
+	sl_json_arr_close(&j);
+	sl_json_obj_close(&j);
 	sl_json_obj_open(&j, "tables");
 	sl_json_obj_open(&j, "buckets");
 	sl_json_i64(&j, "used", v->buckets_used);
@@ -104,7 +117,7 @@ static void sl_status_json(const struct sl_view *v)
 	sl_json_end(&j);
 }
 
-static void sl_status_text(const struct sl_view *v)
+static void sl_status_text(const struct sl_view *v, const struct sl_tview *tv)
 {
 	const struct sl_gcfg *g = &v->cfg.g[v->gen];
 	char b1[32], b2[32], b3[32], b4[32], t[32];
@@ -149,6 +162,26 @@ static void sl_status_text(const struct sl_view *v)
 		       sl_fmt_si(y.packets, b3, sizeof(b3)), sl_fmt_si(ovf, b4, sizeof(b4)),
 		       r->meta.flags & SL_RF_DRYRUN ? "  dry-run" : "");
 	}
+	if (tv->n) {
+		printf("\n%-20s %-6s %12s %10s %10s %10s %10s %10s\n", "tenant", "plan", "rate",
+		       "admitted", "dropped", "units", "bytes in", "bytes out");
+		for (int i = 0; i < tv->n; i++) {
+			const struct sl_tview_tenant *t = &tv->t[i];
+			const struct sl_tstats *s = &t->total;
+			char rate[40] = "-";
+
+			if (t->idx != SL_TENANT_UNKNOWN)
+				snprintf(rate, sizeof(rate), "%sreq/s",
+					 sl_fmt_si(t->meta.rate, b1, sizeof(b1)));
+			printf("%-20s %-6s %12s", t->meta.name,
+			       t->idx == SL_TENANT_UNKNOWN ? "-" : t->meta.plan, rate);
+			printf(" %10s %10s", sl_fmt_si(s->req_pass, b1, sizeof(b1)),
+			       sl_fmt_si(s->req_drop, b2, sizeof(b2)));
+			printf(" %10s %10s", sl_fmt_si(s->units, b3, sizeof(b3)),
+			       sl_fmt_si(s->bytes_in, b4, sizeof(b4)));
+			printf(" %10s\n", sl_fmt_si(s->bytes_out, b1, sizeof(b1)));
+		}
+	}
 	printf("\nunclassified:");
 	for (int r = 0; r < SL_NR_REASONS; r++) {
 		__u64 n = v->parse.c[r][SL_O_PASS].packets + v->parse.c[r][SL_O_DROP].packets +
@@ -164,6 +197,7 @@ static void sl_status_text(const struct sl_view *v)
 
 int cmd_status(const struct sl_opts *o, int argc, char **argv)
 {
+	struct sl_tview tv;
 	struct sl_view v;
 	struct sl_maps m;
 	int err;
@@ -175,16 +209,22 @@ int cmd_status(const struct sl_opts *o, int argc, char **argv)
 	if (sl_open_maps_or_explain(o, &m))
 		return SL_EXIT_ERR;
 	err = sl_view_read(o->pin_root, &m, &v);
+	if (!err)
+		err = sl_tview_read(&m, &tv);
+	else
+		memset(&tv, 0, sizeof(tv));
 	sl_maps_close(&m);
 	if (err) {
 		pr_warn("cannot read sluice's state: %s\n", strerror(-err));
 		sl_view_free(&v);
+		sl_tview_free(&tv);
 		return SL_EXIT_ERR;
 	}
 	if (o->json)
-		sl_status_json(&v);
+		sl_status_json(&v, &tv);
 	else
-		sl_status_text(&v);
+		sl_status_text(&v, &tv);
 	sl_view_free(&v);
+	sl_tview_free(&tv);
 	return SL_EXIT_OK;
 }

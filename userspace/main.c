@@ -22,6 +22,8 @@ static const struct sl_cmd sl_cmds[] = {
 	{ "policy", cmd_policy, "check FILE | apply FILE | show",
 	  "validate, apply atomically, or show the running policy" },
 	{ "status", cmd_status, "", "interfaces, policy, per-rule counters, table fill" },
+	{ "tenants", cmd_tenants, "[--interval MS]",
+	  "HTTP tenants: limits, request and byte counters, rates (-v: per key and group)" },
 	{ "gc", cmd_gc, "", "delete idle aggregate buckets (no state is lost)" },
 	{ "purge", cmd_purge, "", "detach everything and remove all of sluice's pins" },
 	{ "version", cmd_version, "", "print the version" },

@@ -24,6 +24,9 @@ struct sl_gc {
 	__u64 now_tick;
 	__u8 fine[SL_MAX_RULES];  /* slot's buckets run on the precise clock */
 	__u8 in_use[SL_MAX_RULES];
+	/* Slot SL_SLOT_UNKNOWN_KEY: 0 HTTP layer off (leftovers), 1 on, 2 unknown (kept). */
+	__u8 unknown_in_use;
+	__u8 unknown_fine;
 	long deleted;
 };
 
@@ -45,12 +48,19 @@ static int sl_gc_one(const struct sl_bkey *k, const struct sl_bucket *b, void *a
 {
 	struct sl_gc *g = arg;
 	__u64 now;
+	bool fine;
 
-	if (k->slot >= SL_MAX_RULES || !g->in_use[k->slot]) {
-		g->deleted++; /* left over from a removed rule */
+	if (k->slot == SL_SLOT_UNKNOWN_KEY && g->unknown_in_use == 2)
+		return 0;
+	if (k->slot == SL_SLOT_UNKNOWN_KEY && g->unknown_in_use) {
+		fine = g->unknown_fine; /* per-source buckets of requests without a known key */
+	} else if (k->slot >= SL_MAX_RULES || !g->in_use[k->slot]) {
+		g->deleted++; /* left over from a removed rule or HTTP layer */
 		return 1;
+	} else {
+		fine = g->fine[k->slot];
 	}
-	now = g->fine[k->slot] ? g->now_fine : g->now_tick;
+	now = fine ? g->now_fine : g->now_tick;
 	if (!now || b->tat > now)
 		return 0;
 	g->deleted++;
@@ -59,7 +69,7 @@ static int sl_gc_one(const struct sl_bkey *k, const struct sl_bucket *b, void *a
 
 int cmd_gc(const struct sl_opts *o, int argc, char **argv)
 {
-	struct sl_gc g = {};
+	struct sl_gc g = { .unknown_in_use = 2 };
 	struct sl_maps m;
 	long seen;
 	int lock;
@@ -81,6 +91,7 @@ int cmd_gc(const struct sl_opts *o, int argc, char **argv)
 
 		if (sl_config_read(m.config, &cfg) == 0) {
 			__u32 gen = cfg.gen & 1;
+			struct sl_httpcfg hc;
 
 			for (__u32 s = 0; s < SL_MAX_RULES; s++) {
 				struct sl_rulemeta mt;
@@ -89,6 +100,12 @@ int cmd_gc(const struct sl_opts *o, int argc, char **argv)
 					continue;
 				g.in_use[s] = !!(mt.in_use & (1u << gen));
 				g.fine[s] = !!(mt.flags & SL_RF_FINE);
+			}
+			if (!bpf_map_lookup_elem(m.http, &gen, &hc)) {
+				g.unknown_in_use = hc.n_ports != 0;
+				g.unknown_fine = !!(hc.unknown_flags & SL_RF_FINE);
+			} else {
+				g.unknown_in_use = 2;
 			}
 		}
 	}

@@ -20,7 +20,8 @@ usage: bench/http.sh [options]          (root; environment variables of the same
   --conns C         wrk connections (HTTP_CONNS, 32); threads: HTTP_THREADS (2)
   --cases "LIST"    of plain nginx-limit_req sluice sluice-flood (HTTP_CASES, all four):
                     sluice-flood sends raw request segments with the key (bench/reqflood.py,
-                    HTTP_FLOOD_COUNT frames, default 300000, at most 30 s) instead of wrk
+                    HTTP_FLOOD_COUNT frames, default 300000, at most 30 s) instead of wrk;
+                    xdp-drop-flood: the same frames dropped by a bare XDP program (the floor)
   --cli-cpu N       CPU of wrk and of the client veth's NAPI thread (HTTP_CLI_CPU, 0)
   --srv-cpu N       CPU of nginx and of the server veth's NAPI thread (HTTP_SRV_CPU, 1)
   --out FILE        the Markdown section (default \$O/bench/http.md); runs: \$O/bench/http.tsv
@@ -34,7 +35,7 @@ RATE=${HTTP_RATE:-100}
 BURST=${HTTP_BURST:-100}
 CONNS=${HTTP_CONNS:-32}
 THREADS=${HTTP_THREADS:-2}
-CASES=${HTTP_CASES:-"plain nginx-limit_req sluice sluice-flood"}
+CASES=${HTTP_CASES:-"plain nginx-limit_req sluice sluice-flood xdp-drop-flood"}
 FLOOD_COUNT=${HTTP_FLOOD_COUNT:-300000}
 CLI_CPU=${HTTP_CLI_CPU:-0}
 SRV_CPU=${HTTP_SRV_CPU:-1}
@@ -246,6 +247,8 @@ sluice_counts() {
 			END { printf "%d %d %d\n", s["req_pass"], s["req_drop"], s["req_retrans"] }'
 }
 
+rx_packets() { sl_in_ns "$SRV_NS" ip -s -j link show dev "$SRV_IF" | jq '.[0].stats64.rx.packets'; }
+
 keys_installed() { [ "$(bpftool -j map dump pinned "$PIN/maps/sl_keys_v2" | jq length)" -gt 0 ]; }
 
 # One run: prints a line of http.tsv (see report.py HTTP_COLS).
@@ -256,6 +259,20 @@ run_case() { # ROUND CASE
 	case "$c" in
 	plain) nginx_start 0 ;;
 	nginx-limit_req) nginx_start 1 ;;
+	xdp-drop-flood)
+		# The floor of the flood's receive path: the same frames, all dropped by a bare XDP
+		# program (bench/bare.bpf.c) instead of sluice.
+		nginx_start 0
+		mkdir -p "$PIN"
+		if ! timeout 20 bpftool prog loadall "$O/bench/bare.bpf.o" "$PIN/bare" ||
+			! sl_in_ns "$SRV_NS" timeout 20 bpftool net attach xdpdrv \
+				pinned "$PIN/bare/bare_drop" dev "$SRV_IF"; then
+			say "cannot attach bare_drop ($O/bench/bare.bpf.o: make bench-tools)"
+			rm -rf "$PIN/bare"
+			nginx_stop
+			return 1
+		fi
+		sc0="0 $(rx_packets) 0" ;;
 	sluice|sluice-flood)
 		nginx_start 0
 		sl_in_ns "$SRV_NS" timeout -k 2 60 "$SLUICE" --pin-root "$PIN" attach "$SRV_IF" \
@@ -275,7 +292,7 @@ run_case() { # ROUND CASE
 	# shellcheck disable=SC2046 # PIDs, one word each
 	n0=$(runtime_ns $(nginx_pids)) a0=$(runtime_ns "$NAPI_SRV") k0=$(runtime_ns "$ksoft")
 	s0=$(softirq_ticks "$SRV_CPU")
-	if [ "$c" = sluice-flood ]; then
+	if [ "$c" = sluice-flood ] || [ "$c" = xdp-drop-flood ]; then
 		# Raw request segments with the key, no connection behind them: every one reaches
 		# the XDP program (nothing backs off), and past the burst every one is refused.
 		sl_in_ns_t 40 "$CLI_NS" taskset -c "$CLI_CPU" python3 bench/reqflood.py \
@@ -299,7 +316,13 @@ run_case() { # ROUND CASE
 	# shellcheck disable=SC2046
 	n1=$(runtime_ns $(nginx_pids)) a1=$(runtime_ns "$NAPI_SRV") k1=$(runtime_ns "$ksoft")
 	s1=$(softirq_ticks "$SRV_CPU")
-	if [ "$c" = sluice ] || [ "$c" = sluice-flood ]; then
+	if [ "$c" = xdp-drop-flood ]; then
+		# shellcheck disable=SC2086
+		set -- $sc0
+		rej=$(($(rx_packets) - $2))
+		sl_in_ns "$SRV_NS" timeout 20 bpftool net detach xdpdrv dev "$SRV_IF" || true
+		rm -rf "$PIN/bare"
+	elif [ "$c" = sluice ] || [ "$c" = sluice-flood ]; then
 		sc1=$(sluice_counts)
 		# shellcheck disable=SC2086
 		set -- $sc0 $sc1
@@ -311,7 +334,7 @@ run_case() { # ROUND CASE
 	# them, as nginx logged them (sluice-flood: the flood's duration).
 	read -r served r429 win < <(awk '$3 == 1 { if (!n++) f = $1; l = $1; s += $2 == 200;
 		r += $2 == 429 } END { printf "%d %d %.3f\n", s, r, n ? l - f : 0 }' "$T/access.log")
-	[ "$c" = sluice-flood ] && win=$dur
+	case "$c" in *-flood) win=$dur ;; esac
 	if [ "$c" = nginx-limit_req ]; then
 		rej=$r429
 		adm=$served

@@ -117,7 +117,7 @@ def http_table(path, rate, burst, duration):
         # Each run's own window: first to last keyed request in nginx's log (the flood: its
         # duration); wrk's -d if there is none.
         acc = [r["limiter_admitted"] / (rate * (r["window_s"] or r["duration"]) + burst)
-               for r in sel] if c != "plain" else []
+               for r in sel] if c not in ("plain", "xdp-drop-flood") else []
         summary[c] = (med(per_rej) if per_rej else None, med(net) if net else None)
 
         def f(xs, fmt):
@@ -141,7 +141,7 @@ def http_table(path, rate, burst, duration):
                "rounds. Limit {:g} requests/s, burst {:g}: at most {:,.0f} admitted per wrk "
                "run.".format(rate, burst, cap))
     a = summary.get("nginx-limit_req")
-    for name in ("sluice", "sluice-flood"):
+    for name in ("sluice", "sluice-flood", "xdp-drop-flood"):
         b = summary.get(name)
         if not (a and b and a[0] and b[0]):
             continue

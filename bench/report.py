@@ -146,7 +146,7 @@ def http_table(path, rate, burst, duration):
         if not (a and b and a[0] and b[0]):
             continue
         line = (f"Server CPU per 1,000 rejected: nginx limit_req {a[0]:.2f} ms, {name} "
-                f"{b[0]:.2f} ms: {a[0] / b[0]:.1f}× nginx's cost over sluice's")
+                f"{b[0]:.2f} ms: nginx's is {a[0] / b[0]:.1f}× {name}'s")
         if a[1] and b[1]:
             line += (f"; net of the admitted requests' serving cost: {a[1]:.2f} vs "
                      f"{b[1]:.2f} ms" + (f", {a[1] / b[1]:.1f}×" if b[1] > 0 else ""))

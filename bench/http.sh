@@ -369,7 +369,7 @@ main() {
 		echo
 		echo "## HTTP: wrk with a key, nginx limit_req vs sluice's HTTP layer"
 		echo
-		echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); kernel $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }')"
+		echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo "? (not a git checkout; version $(cat VERSION 2>/dev/null))"); kernel $(uname -r); $(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }')"
 		echo "- Command: \`bench/http.sh $ARGS\` (O=$O); load average before: $load0"
 		echo "- \`wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout 2s -H 'X-API-Key: K'\` on CPU $CLI_CPU (client namespace);"
 		echo "  nginx (1 worker) and the server veth's threaded NAPI on CPU $SRV_CPU; limit $RATE requests/s, burst $BURST."

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """Count nginx access-log lines (tests/integration/http/lib.sh's tab format) per tenant.
 
-usage: logcount.py ACCESS_LOG MARK KEYMAP
+usage: logcount.py ACCESS_LOG MARK KEYMAP [WINDOW]
   MARK    skip the first MARK lines (those before the run)
   KEYMAP  JSON object key -> tenant name (a file name or the JSON text)
+  WINDOW  seconds: also count, per tenant, the lines within WINDOW s of its first ("n_win")
 
 Prints JSON {tenant: {"n", "first", "last", "window", "status": {code: n},
 "by_req": {"METHOD URI": n}, "request_length", "request_length_by_status": {code: n},
@@ -16,6 +17,8 @@ import os
 import sys
 
 log, mark, keymap = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+window = float(sys.argv[4]) if len(sys.argv) > 4 else None
+times = {}
 keymap = json.load(open(keymap)) if os.path.isfile(keymap) else json.loads(keymap)
 
 
@@ -37,6 +40,7 @@ def add(name, t, f):
                               "request_length": 0, "bytes_sent": 0, "body_bytes_sent": 0,
                                               "request_length_by_status": {}})
     e["n"] += 1
+    times.setdefault(name, []).append(t)
     e["first"] = min(e["first"], t)
     e["last"] = max(e["last"], t)
     e["status"][f[4]] = e["status"].get(f[4], 0) + 1
@@ -61,7 +65,9 @@ with open(log, errors="replace") as fh:
         add(name, t, f)
         if name == "unknown":
             add("unknown@" + f[1], t, f)
-for e in out.values():
+for name, e in out.items():
     e["window"] = round(e["last"] - e["first"], 3)
+    if window is not None:
+        e["n_win"] = sum(1 for t in times[name] if t <= e["first"] + window + 5e-4)
 json.dump(out, sys.stdout, indent=1, sort_keys=True)
 print()

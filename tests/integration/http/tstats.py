@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """sluice's per-tenant HTTP counters, summed per tenant name, as one JSON document.
 
-usage: tstats.py cli TENANTS_JSON            (`sluice --json tenants`)
+usage: tstats.py cli TENANTS_JSON            (`sluice --json tenants`: admitted, dropped, ...)
        tstats.py maps TSTATS_JSON TENMETA_JSON  (`bpftool -j map dump pinned` of sl_tstats_v2
                                               and sl_tenmeta_v1: the fallback before the CLI)
 
@@ -28,22 +28,31 @@ def add(dst, name, vals):
         acc[k] += int(vals.get(k, 0))
 
 
+# `sluice --json tenants` field names -> the struct's (include/sluice_abi.h).
+CLI_NAMES = {"admitted": "req_pass", "dropped": "req_drop", "dry_run": "req_dryrun",
+             "retransmissions": "req_retrans"}
+
+
+def cli_vals(t):
+    return {CLI_NAMES.get(k, k): v for k, v in t.items() if CLI_NAMES.get(k, k) in FIELDS}
+
+
 def from_cli(path):
     doc = json.load(open(path))
     if isinstance(doc, dict):  # tolerate {"tenants": [...], "unknown_key": {...}}
         extra = [dict(v, name="unknown") for k, v in doc.items()
                  if k in ("unknown", "unknown_key") and isinstance(v, dict)]
         doc = doc.get("tenants", []) + extra
-    if not isinstance(doc, list) or any("req_pass" not in t for t in doc):
+    if not isinstance(doc, list) or any(len(cli_vals(t)) != len(FIELDS) for t in doc):
         sys.exit("tstats: `sluice --json tenants` output not understood")
     tenants, groups = {}, {}
     for t in doc:
         name = t.get("name") or "unknown"
-        if t.get("unknown") or name in ("-", "(unknown)", "unknown_key", "unknown-key"):
+        if t.get("unknown") or name in ("-", "(unknown key)", "(unknown)", "unknown_key"):
             name = "unknown"
-        add(tenants, name, t)
+        add(tenants, name, cli_vals(t))
         for g in t.get("groups", []) or []:
-            add(groups, "%s/%s" % (name, g.get("name", g.get("group"))), g)
+            add(groups, "%s/%s" % (name, g.get("name", g.get("group"))), cli_vals(g))
     return tenants, groups
 
 

@@ -143,7 +143,10 @@ __attribute__((noinline)) int sl_http_scan_tc(struct __sk_buff *skb)
 	return sl_http_scan(skb, 1, (void *)(long)skb->data, (void *)(long)skb->data_end);
 }
 
-/* Counters of (tenant, group, key id), created on first use. NULL if the table is full. */
+/*
+ * Counters of (tenant, group, key id), created on first use; when the table is full, the
+ * tenant's overflow cell. NULL only for a tenant index out of range.
+ */
 static __always_inline struct sl_tstats *sl_tstats_get(struct sl_scratch *sc, __u16 tenant,
 						       __u8 group, __u32 key_id)
 {
@@ -158,7 +161,11 @@ static __always_inline struct sl_tstats *sl_tstats_get(struct sl_scratch *sc, __
 		return st;
 	__builtin_memset(&sc->tzero, 0, sizeof(sc->tzero));
 	bpf_map_update_elem(&sl_tstats_v2, &sc->tk, &sc->tzero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+	st = bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+	if (st)
+		return st;
+	sc->tidx = tenant;
+	return bpf_map_lookup_elem(&sl_tovf_v1, &sc->tidx);
 }
 
 static __always_inline __u64 sl_http_now(__u8 flags, const struct sl_gcfg *g)
@@ -379,10 +386,10 @@ static __always_inline int sl_http_body_seg(struct sl_scratch *sc, const struct 
 static __always_inline int sl_http_judge(void *ctx)
 {
 	const struct sl_groupcfg *gc = NULL;
-	const struct sl_tenant_cfg *tc;
+	const struct sl_tenant_cfg *tc = NULL;
 	const struct sl_httpcfg *hc;
 	const struct sl_config *cfg;
-	struct sl_tenant_state *ts;
+	struct sl_tenant_state *ts = NULL;
 	const struct sl_gcfg *g;
 	struct sl_scratch *sc;
 	struct sl_tstats *st;
@@ -420,12 +427,16 @@ static __always_inline int sl_http_judge(void *ctx)
 		tc = bpf_map_lookup_elem(&sl_tenants_v1, &tidx);
 		tidx = sc->tenant;
 		ts = bpf_map_lookup_elem(&sl_tstate_v1, &tidx);
-		if (!tc || !ts || !tc->in_use)
-			return SL_V_PASS;
-		o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
-	} else {
-		o = sl_http_unknown(hc, sc, g, sc->dry);
+		/* Not in use: the tenant is leaving with a reload; its key is no longer known. */
+		if (!tc || !ts || !tc->in_use) {
+			sc->tenant = SL_TENANT_UNKNOWN;
+			sc->key_id = 0;
+		}
 	}
+	if (sc->tenant < SL_MAX_TENANTS && tc && ts)
+		o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
+	else
+		o = sl_http_unknown(hc, sc, g, sc->dry);
 
 	st = sl_tstats_get(sc, sc->tenant, gi, sc->key_id);
 	if (o == SL_O_DROP) {
@@ -534,13 +545,14 @@ static __always_inline int sl_http_seg(void *ctx, int is_tc, void *data, void *d
 		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
 		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
 	}
+	/* Not a request after all (a body that starts like a method): a body segment. */
 	if (is_tc) {
 		if (sc->is_req && !sl_http_scan_tc(ctx))
-			return SL_V_PASS; /* not a request after all: left to the source rules */
+			sc->is_req = 0;
 		return sl_http_judge_tc(ctx);
 	}
 	if (sc->is_req && !sl_http_scan_xdp(ctx))
-		return SL_V_PASS;
+		sc->is_req = 0;
 	return sl_http_judge_xdp(ctx);
 }
 

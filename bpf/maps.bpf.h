@@ -129,10 +129,20 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, SL_TSTATS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sl_tstats_key);
 	__type(value, struct sl_tstats);
 	SL_PINNING
 } sl_tstats_v2 SEC(".maps");
+
+/* Per tenant: counters of (group, key id) combinations that found sl_tstats_v2 full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_MAX_TENANTS + 1);
+	__type(key, __u32);
+	__type(value, struct sl_tstats);
+	SL_PINNING
+} sl_tovf_v1 SEC(".maps");
 
 /* Written by the controller only. */
 struct {
@@ -176,6 +186,8 @@ struct sl_scratch {
 	__u32 len, method, path_off, path_len, line_end, key_off, key_len, _pad;
 	struct sl_sipkey sk;
 	struct sl_tstats_key tk;
+	__u32 tidx;
+	__u32 _pad1;
 	struct sl_tstats tzero;
 	struct sl_flow fl;
 	/* ...and of the source-rule path (sluice.bpf.c). */

@@ -25,6 +25,7 @@
 #define SL_MAP_TENMETA  "sl_tenmeta_v1"
 #define SL_MAP_SCRATCH  "sl_scratch_v1"
 #define SL_MAP_FLOWS    "sl_flows_v1"
+#define SL_MAP_TOVF     "sl_tovf_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -47,7 +48,13 @@
 #define SL_MAX_GROUP_LIMITS 4
 #define SL_MAX_HTTP_PORTS   8
 #define SL_MAX_KEYS         65536 /* over all tenants */
-#define SL_TSTATS_MAX       (SL_MAX_KEYS + SL_MAX_TENANTS + 1)
+/*
+ * (tenant, group, key id) counter entries, created on first use (not preallocated). Past this
+ * many, a tenant's further combinations count in its SL_MAP_TOVF cell: tenant totals stay
+ * exact, only their breakdown by key and group is lost (shown as key id ffffffff).
+ */
+#define SL_TSTATS_MAX       262144
+#define SL_KEY_ID_OTHER     0xffffffffu
 /* Bucket-table slot of the per-source buckets of requests with no or an unknown key. */
 #define SL_SLOT_UNKNOWN_KEY 0xfffe
 #define SL_TENANT_NONE      0xffff /* sl_keyval.tenant[gen]: the key is not in that generation */
@@ -245,6 +252,7 @@ struct sl_groupcfg {
 	__u32 weight;   /* cost units of one request */
 	struct sl_gcra_params limits[SL_MAX_GROUP_LIMITS]; /* per tenant, requests */
 	char path[SL_GROUP_PATH_MAX];
+	char name[SL_NAME_MAX]; /* for outputs only */
 };
 
 /* Value of SL_MAP_HTTP (ARRAY[2], one per policy generation). n_ports 0: no HTTP layer. */
@@ -302,6 +310,7 @@ struct sl_tstats_key {
 	__u32 key_id;
 };
 
+/* Value of SL_MAP_TSTATS, and of SL_MAP_TOVF (PERCPU_ARRAY[SL_MAX_TENANTS + 1], by tenant). */
 struct sl_tstats {
 	__u64 req_pass;   /* requests admitted */
 	__u64 req_drop;   /* requests refused (each refused segment: a retransmission counts again) */

@@ -92,6 +92,7 @@ static int sl_httpcfg_build(const struct sl_policy *pol, __u64 tick, struct sl_h
 		gc->method = g->method;
 		gc->path_len = plen;
 		memcpy(gc->path, g->path, plen);
+		sl_strlcpy(gc->name, g->name, sizeof(gc->name));
 		gc->weight = g->weight ? g->weight : 1;
 		gc->n_limits = g->n_limits;
 		for (int l = 0; l < g->n_limits; l++) {
@@ -110,7 +111,8 @@ static int sl_httpcfg_build(const struct sl_policy *pol, __u64 tick, struct sl_h
 /* Whether a tenant's state of a group means the same under both: same match, same limits. */
 static bool sl_group_same(const struct sl_groupcfg *a, const struct sl_groupcfg *b)
 {
-	return a->port == b->port && a->method == b->method && a->path_len == b->path_len &&
+	return !strcmp(a->name, b->name) && a->port == b->port && a->method == b->method &&
+	       a->path_len == b->path_len &&
 	       !memcmp(a->path, b->path, a->path_len) && a->n_limits == b->n_limits &&
 	       !memcmp(a->limit_flags, b->limit_flags, sizeof(a->limit_flags)) &&
 	       !memcmp(a->limits, b->limits, sizeof(a->limits[0]) * a->n_limits);
@@ -322,8 +324,12 @@ int sl_http_prepare(const struct sl_maps *m, const struct sl_policy *pol,
 	for (__u32 s = 0; s < SL_MAX_TENANTS; s++) {
 		struct sl_tenant_state zero = {};
 
-		if (ha->fresh[s] && bpf_map_update_elem(m->tstate, &s, &zero, BPF_ANY))
+		if (!ha->fresh[s])
+			continue;
+		if (bpf_map_update_elem(m->tstate, &s, &zero, BPF_ANY))
 			return -errno;
+		if ((err = sl_percpu_zero(m->tovf, s, sizeof(struct sl_tstats))))
+			return err;
 	}
 	if (res->tenants_added && (n = sl_tstats_scan(m->tstats, sl_tstats_stale, ha)) < 0)
 		return (int)n;

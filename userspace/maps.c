@@ -35,7 +35,12 @@ int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out)
 
 int sl_stats_clear(int fd, __u32 slot)
 {
-	size_t stride = SL_PCPU_STRIDE(sizeof(struct sl_slot_stats));
+	return sl_percpu_zero(fd, slot, sizeof(struct sl_slot_stats));
+}
+
+int sl_percpu_zero(int fd, __u32 key, size_t value_size)
+{
+	size_t stride = SL_PCPU_STRIDE(value_size);
 	int ncpu = libbpf_num_possible_cpus();
 	void *buf;
 	int err = 0;
@@ -45,7 +50,7 @@ int sl_stats_clear(int fd, __u32 slot)
 	buf = calloc(ncpu, stride);
 	if (!buf)
 		return -ENOMEM;
-	if (bpf_map_update_elem(fd, &slot, buf, BPF_ANY))
+	if (bpf_map_update_elem(fd, &key, buf, BPF_ANY))
 		err = -errno;
 	free(buf);
 	return err;
@@ -208,4 +213,24 @@ long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg)
 		return -EINVAL;
 	return sl_scan(fd, sizeof(struct sl_tstats_key),
 		       SL_PCPU_STRIDE(sizeof(struct sl_tstats)) * a.ncpu, sl_tstats_one, &a);
+}
+
+int sl_tovf_read(int fd, __u32 tenant, struct sl_tstats *out)
+{
+	size_t stride = SL_PCPU_STRIDE(sizeof(*out));
+	int ncpu = libbpf_num_possible_cpus();
+	void *buf;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &tenant, buf))
+		err = -errno;
+	else
+		sl_tstats_sum(buf, ncpu, stride, out);
+	free(buf);
+	return err;
 }

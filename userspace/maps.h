@@ -10,6 +10,11 @@
 int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out);
 /* Zero one slot's counters on every CPU. */
 int sl_stats_clear(int fd, __u32 slot);
+/* A tenant's overflow counters (SL_MAP_TOVF), summed over CPUs. */
+struct sl_tstats;
+int sl_tovf_read(int fd, __u32 tenant, struct sl_tstats *out);
+/* Zero entry `key` of any per-CPU array on every CPU. */
+int sl_percpu_zero(int fd, __u32 key, size_t value_size);
 
 int sl_config_read(int fd, struct sl_config *cfg);
 int sl_config_write(int fd, const struct sl_config *cfg);

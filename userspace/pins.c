@@ -162,6 +162,7 @@ int sl_maps_open(const char *pin_root, struct sl_maps *m)
 		{ SL_MAP_TSTATS, offsetof(struct sl_maps, tstats) },
 		{ SL_MAP_TENMETA, offsetof(struct sl_maps, tenmeta) },
 		{ SL_MAP_FLOWS, offsetof(struct sl_maps, flows) },
+		{ SL_MAP_TOVF, offsetof(struct sl_maps, tovf) },
 	};
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == sizeof(*m) / sizeof(int),
 		       "every fd of struct sl_maps is opened");

@@ -22,6 +22,7 @@ struct sl_maps {
 	int tstats;
 	int tenmeta;
 	int flows;
+	int tovf;
 };
 
 /* Path of <pin_root>/<dir>/<name> (dir or name may be NULL). Returns 0 or -ENAMETOOLONG. */

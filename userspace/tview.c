@@ -96,6 +96,18 @@ int sl_tview_read(const struct sl_maps *m, struct sl_tview *v)
 	}
 	n = sl_tstats_scan(m->tstats, sl_tview_one, c);
 	err = n < 0 ? (int)n : 0;
+	/* Combinations that found the counter table full: whole in the totals, not itemised. */
+	for (int i = 0; !err && i < v->n; i++) {
+		struct sl_tstats_key k = { .tenant = v->t[i].idx, .group = SL_GROUP_NONE,
+					   .key_id = SL_KEY_ID_OTHER };
+		struct sl_tstats st;
+
+		if ((err = sl_tovf_read(m->tovf, v->t[i].idx, &st)))
+			break;
+		if (st.req_pass || st.req_drop || st.req_dryrun || st.req_retrans || st.bytes_in ||
+		    st.bytes_out || st.bytes_drop)
+			err = sl_tview_one(&k, &st, c);
+	}
 out:
 	free(c);
 	return err;
@@ -123,17 +135,12 @@ const struct sl_tview_tenant *sl_tview_find(const struct sl_tview *v, __u32 idx)
 const char *sl_tview_group_str(const struct sl_tview *v, __u32 gi, char *buf, size_t len)
 {
 	const struct sl_groupcfg *g;
-	char port[16] = "";
 
 	if (gi >= v->http.n_groups || gi >= SL_MAX_GROUPS) {
 		snprintf(buf, len, "(none)");
 		return buf;
 	}
 	g = &v->http.groups[gi];
-	if (g->port)
-		snprintf(port, sizeof(port), ":%u", g->port);
-	snprintf(buf, len, "#%u %s%s%s%s%.*s", gi, sl_http_method_name(g->method),
-		 g->method ? " " : "", port, g->port ? " " : "", g->path_len ? g->path_len : 1,
-		 g->path_len ? g->path : "*");
+	snprintf(buf, len, "%.*s", (int)sizeof(g->name), g->name);
 	return buf;
 }

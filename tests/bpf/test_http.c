@@ -665,3 +665,27 @@ FX_TEST_BOTH(http, headers_split)
 		     strlen(part1) + strlen(part2), "the rest of the headers are body bytes");
 	hx_disconnect(&c);
 }
+
+/* A body segment that starts like a method but is no request line is still a body segment. */
+FX_TEST_BOTH(http, body_like_method)
+{
+	const char *req = "POST /v1/upload HTTP/1.1\r\nX-API-Key: kb\r\nContent-Length: 800\r\n\r\n";
+	static char body[1000];
+	struct hx_conn c;
+	struct hx x;
+
+	memset(body, 'G', sizeof(body));
+	hx_open(&x);
+	hx_connect(&c);
+	x.hc.ports[0] = c.ep.dport;
+	hx_write_http(&x);
+	hx_tenant(&x, 2, 1000, 1000, 1000, 1514); /* bytes burst: the request and one body */
+	hx_key(&x, "kb", 2, 2);
+	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, 600), FX_PASS);
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 2).bytes_in, strlen(req) + 600);
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, 900), FX_DROP, "bytes bucket not charged");
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 2).bytes_drop, 900);
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 2).req_pass, 1);
+	hx_disconnect(&c);
+}

@@ -328,6 +328,9 @@ run_case() { # ROUND CASE
 		set -- $sc0 $sc1
 		adm=$(($4 - $1)) rej=$(($5 - $2)) retr=$(($6 - $3))
 		sl purge >/dev/null 2>&1 || true # fresh buckets for the next run
+		# purge leaves sluice's TC egress filter on the interface (seen at a4b0d79): remove
+		# it, so that no later case runs it on nginx's responses.
+		sl_in_ns "$SRV_NS" tc qdisc del dev "$SRV_IF" clsact 2>/dev/null || true
 	fi
 	nginx_stop # flushes the access log
 	# Requests with the key only (the readiness check has none). The window: first to last of

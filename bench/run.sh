@@ -135,6 +135,7 @@ pktcost_run() { # LABEL RATE BURST CLOCK
 			and .key != "dryrun") | .key as $r | .value | to_entries[]
 			| select(.value.packets > 0) | "\($r)/\(.key) \(.value.packets)"] | join(", ")'
 	t10 "$SLUICE" --pin-root "$PCROOT" purge >/dev/null
+	ins tc qdisc del dev pc0 clsact 2>/dev/null # left by purge (see teardown_sluice)
 }
 
 pktcost() {
@@ -224,6 +225,7 @@ pktcost_http() {
 	printf '\nFlows in sl_flows_v1: %s\n' \
 		"$(t10 bpftool -j map dump pinned "$PCROOT/maps/sl_flows_v1" | jq length)"
 	t10 "$SLUICE" --pin-root "$PCROOT" purge >/dev/null
+	ins tc qdisc del dev pc0 clsact 2>/dev/null # left by purge (see teardown_sluice)
 }
 
 cleanup() {
@@ -395,6 +397,10 @@ teardown_sluice() {
 	ins "$SLUICE" --pin-root "$SLUICE_ROOT" detach "$SDEV" >/dev/null
 	# Fresh buckets for the next run, as nft and hashlimit get.
 	ins "$SLUICE" --pin-root "$SLUICE_ROOT" purge >/dev/null
+	# Purge leaves sluice's TC egress filter on the interface (seen at a4b0d79): remove it,
+	# so that the other modes do not run it.
+	ins tc qdisc del dev "$SDEV" clsact 2>/dev/null
+	return 0
 }
 counters_sluice() {
 	# `status --json` (rules[].counters, unclassified); the stats map decoded by its ABI

@@ -200,28 +200,29 @@ static __always_inline void sl_http_refund(__u64 *tat, __u64 charge)
 
 /*
  * The first API group whose match fits the request in the scratch buffer, or SL_GROUP_NONE.
- * Branch-free over all SL_MAX_GROUPS groups (unused ones masked off): with a branch per test,
- * the verifier would walk the path compares once per combination of earlier outcomes.
+ * Only the policy's groups are tried, and a path is compared only as far as the group's
+ * prefix goes, stopping at the first difference: a request costs the bytes of the prefixes it
+ * is compared with, not SL_MAX_GROUPS x SL_HTTP_PREFIX_MAX. Run as a global function (below),
+ * so the verifier walks these exits once, not once per state of its caller.
  */
 static __always_inline __u32 sl_http_group(const struct sl_httpcfg *hc, struct sl_scratch *sc)
 {
 	const struct sl_groupcfg *gc;
-	__u64 found = 0, gi = SL_GROUP_NONE, m;
 	__u32 i;
 
 	for (i = 0; i < SL_MAX_GROUPS; i++) { /* bound: 16 groups */
+		if (i >= hc->n_groups)
+			break;
 		gc = &hc->groups[i];
-		m = sl_http_lt(i, hc->n_groups);
-		m &= sl_http_is0(gc->port) | sl_http_is0(gc->port ^ sc->pkt.dport);
-		m &= sl_http_is0(gc->method) | sl_http_is0(gc->method ^ sc->method);
-		m &= sl_http_lt(gc->path_len, SL_HTTP_PREFIX_MAX);
-		m &= sl_http_path_prefix(sc->buf, sc->path_off, sc->path_len,
-					 (const __u8 *)gc->path, gc->path_len);
-		m &= found ^ 1;
-		gi = sl_http_sel(m, i, gi);
-		found |= m;
+		if (gc->port && gc->port != sc->pkt.dport)
+			continue;
+		if (gc->method && gc->method != sc->method)
+			continue;
+		if (sl_http_path_prefix(sc->buf, sc->path_off, sc->path_len, (const __u8 *)gc->path,
+					gc->path_len))
+			return i;
 	}
-	return (__u32)gi;
+	return SL_GROUP_NONE;
 }
 
 /*

@@ -440,22 +440,23 @@ static __always_inline int sl_http_find_key(const __u8 *buf, __u32 len, __u32 st
 
 /*
  * 1 if the path buf[path_off, path_off + path_len) starts with prefix[0, plen), else 0.
- * plen 0 matches every path; a path shorter than the prefix matches none; plen must be below
- * SL_HTTP_PREFIX_MAX and prefix must hold that many readable bytes. No branch at all: one loop
- * of SL_HTTP_PREFIX_MAX iterations whose body is straight-line code, so the verifier walks it
- * once, in one state, whatever plen and the path are.
+ * plen 0 matches every path; a path shorter than the prefix matches none; a prefix of
+ * SL_HTTP_PREFIX_MAX bytes or more matches nothing. Compares only as far as the prefix goes and
+ * stops at the first difference (bound: SL_HTTP_PREFIX_MAX iterations). Early exits are cheap
+ * to verify only where nothing much follows: the data plane calls it from a global function.
  */
 #define SL_HTTP_PREFIX_MAX 128
-static __always_inline __u64 sl_http_path_prefix(const __u8 *buf, __u32 path_off, __u32 path_len,
+static __always_inline __u32 sl_http_path_prefix(const __u8 *buf, __u32 path_off, __u32 path_len,
 						 const __u8 *prefix, __u32 plen)
 {
-	__u64 diff = 0;
 	__u32 j;
 
+	if (plen > path_len || plen >= SL_HTTP_PREFIX_MAX)
+		return 0;
 	for (j = 0; j < SL_HTTP_PREFIX_MAX; j++) /* bound: SL_HTTP_PREFIX_MAX bytes */
-		diff |= (__u64)(buf[(path_off + j) & SL_HTTP_MASK] ^ prefix[j]) *
-			sl_http_lt(j, plen);
-	return sl_http_is0(diff) & (sl_http_lt(path_len, plen) ^ 1);
+		if (j >= plen || buf[(path_off + j) & SL_HTTP_MASK] != prefix[j])
+			break;
+	return j >= plen;
 }
 
 #endif /* SLUICE_HTTP_H */

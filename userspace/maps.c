@@ -13,24 +13,38 @@
 /* Per-CPU values are laid out 8-byte aligned per CPU. */
 #define SL_PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
 
+/* Every CPU's copy of `key` in a per-CPU map: *buf (free it) holds *ncpu values of `stride`. */
+static int sl_percpu_lookup(int fd, const void *key, size_t value_size, void **buf, int *ncpu,
+			    size_t *stride)
+{
+	*stride = SL_PCPU_STRIDE(value_size);
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0)
+		return -EINVAL;
+	*buf = calloc(*ncpu, *stride);
+	if (!*buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, *buf)) {
+		int err = -errno;
+
+		free(*buf);
+		*buf = NULL;
+		return err;
+	}
+	return 0;
+}
+
 int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out)
 {
-	size_t stride = SL_PCPU_STRIDE(sizeof(*out));
-	int ncpu = libbpf_num_possible_cpus();
+	size_t stride;
 	void *buf;
-	int err = 0;
+	int ncpu, err = sl_percpu_lookup(fd, &slot, sizeof(*out), &buf, &ncpu, &stride);
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	buf = calloc(ncpu, stride);
-	if (!buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &slot, buf))
-		err = -errno;
-	else
-		sl_stats_sum(buf, ncpu, stride, out);
+	if (err)
+		return err;
+	sl_stats_sum(buf, ncpu, stride, out);
 	free(buf);
-	return err;
+	return 0;
 }
 
 int sl_stats_clear(int fd, __u32 slot)
@@ -217,20 +231,13 @@ long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg)
 
 int sl_tovf_read(int fd, __u32 tenant, struct sl_tstats *out)
 {
-	size_t stride = SL_PCPU_STRIDE(sizeof(*out));
-	int ncpu = libbpf_num_possible_cpus();
+	size_t stride;
 	void *buf;
-	int err = 0;
+	int ncpu, err = sl_percpu_lookup(fd, &tenant, sizeof(*out), &buf, &ncpu, &stride);
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	buf = calloc(ncpu, stride);
-	if (!buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &tenant, buf))
-		err = -errno;
-	else
-		sl_tstats_sum(buf, ncpu, stride, out);
+	if (err)
+		return err;
+	sl_tstats_sum(buf, ncpu, stride, out);
 	free(buf);
-	return err;
+	return 0;
 }

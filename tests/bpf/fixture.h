@@ -75,6 +75,9 @@ static inline void fx_clock(struct fx *f, __u64 ns)
 		     strerror(errno));
 }
 
+/* Nonzero: the (tenant, group, key) counter table gets this many entries (to fill it). */
+static __u32 fx_tstats_max;
+
 /*
  * Open and load the test skeleton. buckets_max > 0 shrinks the aggregate table (to fill it).
  * The clock is set to FX_T0.
@@ -90,6 +93,8 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	cr_assert_not_null(f->skel, "sluice_test__open: %s", strerror(errno));
 	if (buckets_max)
 		cr_assert_eq(bpf_map__set_max_entries(f->skel->maps.sl_buckets_v1, buckets_max), 0);
+	if (fx_tstats_max)
+		cr_assert_eq(bpf_map__set_max_entries(f->skel->maps.sl_tstats_v2, fx_tstats_max), 0);
 	err = sluice_test__load(f->skel);
 	cr_assert_eq(err, 0, "sluice_test__load: %s", strerror(-err));
 

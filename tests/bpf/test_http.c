@@ -689,3 +689,27 @@ FX_TEST_BOTH(http, body_like_method)
 	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 2).req_pass, 1);
 	hx_disconnect(&c);
 }
+
+/* A full counter table: further (group, key) combinations count in the tenant's overflow cell. */
+FX_TEST_BOTH(http, counters_full)
+{
+	char key[16], req[128];
+	struct sl_tstats sum = {};
+	struct hx x;
+
+	fx_tstats_max = 2;
+	hx_open(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "kfull%d", i);
+		hx_key(&x, key, 1, 100 + i);
+		snprintf(req, sizeof(req), HX_GET("/", "X-API-Key: %s\r\n"), key);
+		cr_assert_eq(hx_req(&x, h, req), FX_PASS);
+	}
+	cr_assert_eq(hx_nstats(&x), 2);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 100).req_pass, 1);
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 101).req_pass, 1);
+	cr_assert_eq(sl_tovf_read(bpf_map__fd(x.f.skel->maps.sl_tovf_v1), 1, &sum), 0);
+	cr_assert_eq(sum.req_pass, 3, "the 3 requests past the table's 2 entries");
+	cr_assert_eq(sum.units, 3);
+}

@@ -713,3 +713,25 @@ FX_TEST_BOTH(http, counters_full)
 	cr_assert_eq(sum.req_pass, 3, "the 3 requests past the table's 2 entries");
 	cr_assert_eq(sum.units, 3);
 }
+
+/* Body bytes that happen to start a segment with a request line are taken for a request. */
+FX_TEST_BOTH(http, body_like_request)
+{
+	const char *req = "POST /v1/upload HTTP/1.1\r\nX-API-Key: kr\r\nContent-Length: 99\r\n\r\n";
+	const char *body = "GET /inside-a-body HTTP/1.1\r\n\r\n";
+	struct hx_conn c;
+	struct hx x;
+
+	hx_open(&x);
+	hx_connect(&c);
+	x.hc.ports[0] = c.ep.dport;
+	hx_write_http(&x);
+	hx_tenant(&x, 1, 1000, 1000, 0, 0);
+	hx_key(&x, "kr", 1, 1);
+	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);
+	cr_assert_eq(hx_conn_send(&x, h, &c, body, strlen(body)), FX_PASS);
+	/* No key in it: an unknown-key request of its own, and the connection now unknown's. */
+	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 1).req_pass, 1);
+	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_pass, 1);
+	hx_disconnect(&c);
+}

@@ -137,7 +137,7 @@ const char *sl_tview_group_str(const struct sl_tview *v, __u32 gi, char *buf, si
 	const struct sl_groupcfg *g;
 
 	if (gi >= v->http.n_groups || gi >= SL_MAX_GROUPS) {
-		snprintf(buf, len, "(none)");
+		snprintf(buf, len, "(no group)");
 		return buf;
 	}
 	g = &v->http.groups[gi];

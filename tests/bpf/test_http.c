@@ -475,6 +475,15 @@ static void hx_connect(struct hx_conn *c)
 	c->ep.seq = 1000;
 }
 
+/* hx_open() with the HTTP port moved to a real loopback connection's server port. */
+static void hx_open_conn(struct hx *x, struct hx_conn *c)
+{
+	hx_open(x);
+	hx_connect(c);
+	x->hc.ports[0] = c->ep.dport;
+	hx_write_http(x);
+}
+
 static void hx_disconnect(struct hx_conn *c)
 {
 	close(c->cfd);
@@ -527,10 +536,7 @@ FX_TEST_BOTH(http, flow_bytes)
 	__u32 seq0;
 
 	memset(body, 'b', sizeof(body));
-	hx_open(&x);
-	hx_connect(&c);
-	x.hc.ports[0] = c.ep.dport;
-	hx_write_http(&x);
+	hx_open_conn(&x, &c);
 	/* 2 requests/s, burst 2; bytes: burst 3000 at 1000/s. */
 	hx_tenant(&x, 6, 2, 2, 1000, 3000);
 	hx_key(&x, "kf", 6, 66);
@@ -651,10 +657,7 @@ FX_TEST_BOTH(http, headers_split)
 	struct hx_conn c;
 	struct hx x;
 
-	hx_open(&x);
-	hx_connect(&c);
-	x.hc.ports[0] = c.ep.dport;
-	hx_write_http(&x);
+	hx_open_conn(&x, &c);
 	hx_tenant(&x, 1, 1000, 1000, 0, 0);
 	hx_key(&x, "klate", 1, 1);
 	cr_assert_eq(hx_conn_send(&x, h, &c, part1, strlen(part1)), FX_PASS);
@@ -675,10 +678,7 @@ FX_TEST_BOTH(http, body_like_method)
 	struct hx x;
 
 	memset(body, 'G', sizeof(body));
-	hx_open(&x);
-	hx_connect(&c);
-	x.hc.ports[0] = c.ep.dport;
-	hx_write_http(&x);
+	hx_open_conn(&x, &c);
 	hx_tenant(&x, 2, 1000, 1000, 1000, 1514); /* bytes burst: the request and one body */
 	hx_key(&x, "kb", 2, 2);
 	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);
@@ -722,10 +722,7 @@ FX_TEST_BOTH(http, body_like_request)
 	struct hx_conn c;
 	struct hx x;
 
-	hx_open(&x);
-	hx_connect(&c);
-	x.hc.ports[0] = c.ep.dport;
-	hx_write_http(&x);
+	hx_open_conn(&x, &c);
 	hx_tenant(&x, 1, 1000, 1000, 0, 0);
 	hx_key(&x, "kr", 1, 1);
 	cr_assert_eq(hx_conn_send(&x, h, &c, req, strlen(req)), FX_PASS);

@@ -411,13 +411,6 @@ static __always_inline int sl_http_judge(void *ctx)
 		return SL_V_PASS;
 
 	fl = bpf_map_lookup_elem(&sl_flows_v1, &sc->fk);
-	if (fl && fl->req_seq == sc->seq && fl->tenant == sc->tenant) {
-		st = sl_tstats_get(sc, fl->tenant, fl->group, fl->key_id);
-		if (st)
-			st->req_retrans++;
-		return SL_V_PASS;
-	}
-
 	gi = sl_http_group_of(gen);
 	if (gi < SL_MAX_GROUPS)
 		gc = &hc->groups[gi & (SL_MAX_GROUPS - 1)];
@@ -545,6 +538,21 @@ static __always_inline int sl_http_seg(void *ctx, int is_tc, void *data, void *d
 		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
 		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
 		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
+	}
+	/*
+	 * A retransmission of the connection's last admitted request start: passed, counted, not
+	 * charged again, and not scanned (the scan is most of a request start's cost).
+	 */
+	if (sc->is_req) {
+		struct sl_flow *fl = bpf_map_lookup_elem(&sl_flows_v1, &sc->fk);
+		struct sl_tstats *st;
+
+		if (fl && fl->req_seq == sc->seq) {
+			st = sl_tstats_get(sc, fl->tenant, fl->group, fl->key_id);
+			if (st)
+				st->req_retrans++;
+			return SL_V_PASS;
+		}
 	}
 	/* Not a request after all (a body that starts like a method): a body segment. */
 	if (is_tc) {

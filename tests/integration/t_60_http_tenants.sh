@@ -19,16 +19,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/http/lib.sh
 . "$(dirname "$0")/http/lib.sh"
 
-sl_require_root
-sl_require_cmd nsenter timeout python3 nginx wrk curl ss bpftool
-sl_fast_python
-cleanup() { http_nginx_stop; }
-sl_trap_cleanup cleanup
-sl_tmpdir
-T=$SL_TMPDIR
-sl_netns_setup "$(sl_prefix)"
-PIN=$(sl_pin_root)
-sl_log "pin root $PIN, server $SRV_NS/$SRV_IF"
+http_test_setup nsenter timeout python3 nginx wrk curl ss bpftool
 
 HOOK=${SL_HTTP_HOOK:-xdp}
 SECS=12 # seconds of load

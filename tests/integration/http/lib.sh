@@ -16,6 +16,21 @@
 HTTP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NGINX_PID=
 
+# http_test_setup CMD...: the common start of an HTTP test, in the test's own shell: root and
+# the commands needed (else skip), the cleanup trap (nginx stopped, then tests/lib.sh's
+# teardown), a tmpdir (T), client and server namespaces, a pin root (PIN).
+http_test_setup() {
+	sl_require_root
+	sl_require_cmd "$@"
+	sl_fast_python
+	sl_trap_cleanup http_nginx_stop
+	sl_tmpdir
+	T=$SL_TMPDIR
+	sl_netns_setup "$(sl_prefix)"
+	PIN=$(sl_pin_root)
+	sl_log "pin root $PIN, server $SRV_NS/$SRV_IF"
+}
+
 # http_nginx_conf PORT...: the server's configuration, everything under $SL_TMPDIR.
 # The log is one tab-separated line per request: time ($msec), client address, method, URI,
 # status, request length, body bytes sent, bytes sent, then the two key headers (X-API-Key,

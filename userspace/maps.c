@@ -14,14 +14,19 @@
 #define SL_PCPU_STRIDE(sz) (((sz) + 7) & ~(size_t)7)
 
 /* Every CPU's copy of `key` in a per-CPU map: *buf (free it) holds *ncpu values of `stride`. */
-static int sl_percpu_lookup(int fd, const void *key, size_t value_size, void **buf, int *ncpu,
-			    size_t *stride)
+/* A zeroed buffer for every CPU's copy of a per-CPU value: *ncpu values of *stride bytes. */
+static void *sl_percpu_buf(size_t value_size, int *ncpu, size_t *stride)
 {
 	*stride = SL_PCPU_STRIDE(value_size);
 	*ncpu = libbpf_num_possible_cpus();
-	if (*ncpu <= 0)
-		return -EINVAL;
-	*buf = calloc(*ncpu, *stride);
+	return *ncpu > 0 ? calloc(*ncpu, *stride) : NULL;
+}
+
+/* Every CPU's copy of `key` in a per-CPU map into *buf (free it). */
+static int sl_percpu_lookup(int fd, const void *key, size_t value_size, void **buf, int *ncpu,
+			    size_t *stride)
+{
+	*buf = sl_percpu_buf(value_size, ncpu, stride);
 	if (!*buf)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, key, *buf)) {
@@ -54,14 +59,10 @@ int sl_stats_clear(int fd, __u32 slot)
 
 int sl_percpu_zero(int fd, __u32 key, size_t value_size)
 {
-	size_t stride = SL_PCPU_STRIDE(value_size);
-	int ncpu = libbpf_num_possible_cpus();
-	void *buf;
-	int err = 0;
+	size_t stride;
+	int ncpu, err = 0;
+	void *buf = sl_percpu_buf(value_size, &ncpu, &stride);
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	buf = calloc(ncpu, stride);
 	if (!buf)
 		return -ENOMEM;
 	if (bpf_map_update_elem(fd, &key, buf, BPF_ANY))

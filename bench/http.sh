@@ -239,9 +239,9 @@ EOF
 }
 
 # "req_pass req_drop req_retrans" of the tenants (unknown-key requests left out), summed from
-# the pinned sl_tstats_v2 by its ABI layout (include/sluice_abi.h; bench/report.py tstats).
+# the pinned sl_tstats_v3 by its ABI layout (include/sluice_abi.h; bench/report.py tstats).
 sluice_counts() {
-	bpftool -j map dump pinned "$PIN/maps/sl_tstats_v2" | python3 bench/report.py tstats |
+	bpftool -j map dump pinned "$PIN/maps/sl_tstats_v3" | python3 bench/report.py tstats |
 		awk '$1 ~ /^tenant=/ && $1 != "tenant=1024" {
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2] } }
 			END { printf "%d %d %d\n", s["req_pass"], s["req_drop"], s["req_retrans"] }'

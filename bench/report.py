@@ -5,7 +5,7 @@
   report.py sluice-stats < bpftool-json     prints "processed admitted"
   report.py sluice-stats --by-reason < bpftool-json   one line per non-zero counter
   report.py table RUNS.TSV RATE BURST       prints the receiver-side Markdown table
-  report.py tstats < bpftool-json           sl_tstats_v2 summed: one line per (tenant, group,
+  report.py tstats < bpftool-json           sl_tstats_v3 summed: one line per (tenant, group,
                                             key id), then "total" (fields: TSTATS_FIELDS)
   report.py http-table RUNS.TSV RATE BURST DURATION   bench/http.sh's Markdown tables
 """
@@ -52,7 +52,7 @@ def sluice_stats(doc, by_reason=None):
 # include/sluice_abi.h: struct sl_tstats_key { __u16 tenant; __u8 group, _pad; __u32 key_id; }
 # and struct sl_tstats, eight __u64 in this order (PERCPU_HASH: one value per CPU).
 TSTATS_FIELDS = ["req_pass", "req_drop", "req_dryrun", "req_retrans", "units", "bytes_in",
-                 "bytes_out", "bytes_drop"]
+                 "bytes_out", "bytes_drop", "req_quota", "units_over"]
 
 
 def tstats(doc):
@@ -61,7 +61,7 @@ def tstats(doc):
         tenant, group, _, key_id = struct.unpack_from("<HBBI", value_bytes(entry["key"]))
         acc = rows.setdefault((tenant, group, key_id), [0] * len(TSTATS_FIELDS))
         for percpu in entry.get("values", []):
-            vals = struct.unpack_from("<8Q", value_bytes(percpu["value"]))
+            vals = struct.unpack_from("<10Q", value_bytes(percpu["value"]))
             for i, v in enumerate(vals):
                 acc[i] += v
     total = [0] * len(TSTATS_FIELDS)

@@ -218,9 +218,9 @@ pktcost_http() {
 		--key-admit "$(cat "$TMPD/keys/fast.keys")" --key-drop "$(cat "$TMPD/keys/slow.keys")" \
 		--flow
 	echo
-	echo "Paths taken (sl_tstats_v2, summed over CPUs; tenant 1024 = no or unknown key):"
+	echo "Paths taken (sl_tstats_v3, summed over CPUs; tenant 1024 = no or unknown key):"
 	echo
-	t10 bpftool -j map dump pinned "$PCROOT/maps/sl_tstats_v2" | python3 bench/report.py tstats |
+	t10 bpftool -j map dump pinned "$PCROOT/maps/sl_tstats_v3" | python3 bench/report.py tstats |
 		sed 's/^/    /'
 	printf '\nFlows in sl_flows_v1: %s\n' \
 		"$(t10 bpftool -j map dump pinned "$PCROOT/maps/sl_flows_v1" | jq length)"

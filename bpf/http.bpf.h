@@ -156,12 +156,12 @@ static __always_inline struct sl_tstats *sl_tstats_get(struct sl_scratch *sc, __
 	sc->tk.group = group;
 	sc->tk._pad = 0;
 	sc->tk.key_id = key_id;
-	st = bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+	st = bpf_map_lookup_elem(&sl_tstats_v3, &sc->tk);
 	if (st)
 		return st;
 	__builtin_memset(&sc->tzero, 0, sizeof(sc->tzero));
-	bpf_map_update_elem(&sl_tstats_v2, &sc->tk, &sc->tzero, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&sl_tstats_v2, &sc->tk);
+	bpf_map_update_elem(&sl_tstats_v3, &sc->tk, &sc->tzero, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&sl_tstats_v3, &sc->tk);
 	if (st)
 		return st;
 	sc->tidx = tenant;

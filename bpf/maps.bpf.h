@@ -133,9 +133,9 @@ struct {
 	__type(key, struct sl_tstats_key);
 	__type(value, struct sl_tstats);
 	SL_PINNING
-} sl_tstats_v2 SEC(".maps");
+} sl_tstats_v3 SEC(".maps");
 
-/* Per tenant: counters of (group, key id) combinations that found sl_tstats_v2 full. */
+/* Per tenant: counters of (group, key id) combinations that found sl_tstats_v3 full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SL_MAX_TENANTS + 1);

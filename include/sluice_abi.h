@@ -4,6 +4,7 @@
 #define SLUICE_ABI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /*
  * Map names, as pinned under <pin-root>/maps/. At most 15 characters. A change of a key or
@@ -21,11 +22,13 @@
 #define SL_MAP_KEYS     "sl_keys_v2"
 #define SL_MAP_TENANTS  "sl_tenants_v1"
 #define SL_MAP_TSTATE   "sl_tstate_v1"
-#define SL_MAP_TSTATS   "sl_tstats_v2"
+#define SL_MAP_TSTATS   "sl_tstats_v3"
 #define SL_MAP_TENMETA  "sl_tenmeta_v1"
 #define SL_MAP_SCRATCH  "sl_scratch_v1"
 #define SL_MAP_FLOWS    "sl_flows_v1"
 #define SL_MAP_TOVF     "sl_tovf_v1"
+#define SL_MAP_QCFG     "sl_qcfg_v1"
+#define SL_MAP_QCNT     "sl_qcnt_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -61,6 +64,9 @@
 #define SL_GROUP_NONE       0xff   /* no API group matched */
 #define SL_GROUP_PATH_MAX   128    /* path prefix of a group match, bytes incl. NUL */
 #define SL_FLOWS_MAX        65536  /* connections tracked for body and response bytes */
+#define SL_MAX_QUOTAS       8      /* quotas of one plan (docs/quotas.md) */
+/* Quota counters (tenant x quota, or per key / per source aggregate on request). */
+#define SL_QCNT_MAX         131072
 
 /* Time inside buckets is kept in "time units" of 1/16 ns: 2^64 units last 36 years of uptime. */
 #define SL_TU_SHIFT        4
@@ -320,6 +326,8 @@ struct sl_tstats {
 	__u64 bytes_in;   /* TCP payload bytes of admitted request segments (start and body) */
 	__u64 bytes_out;  /* TCP payload bytes of responses on the same connections (TC egress) */
 	__u64 bytes_drop; /* payload bytes of body segments refused by the tenant's bytes bucket */
+	__u64 req_quota;  /* of req_drop: refused by a hard quota */
+	__u64 units_over; /* cost units admitted past a soft quota (billing overage) */
 };
 
 /*
@@ -344,6 +352,49 @@ struct sl_flow {
 	__u32 key_id;
 	__u32 req_seq; /* TCP sequence number of the last admitted request start */
 	__u32 _pad2;
+};
+
+/*
+ * Quotas (docs/quotas.md). The controller (`sluice run`) owns SL_MAP_QCFG and writes it whole
+ * with BPF_F_LOCK; the data plane reads a tenant's entry under the same lock, so it always sees
+ * one consistent period. The data plane owns SL_MAP_QCNT: each counter is one word, tag in the
+ * top SL_QTAG_BITS, units used below, changed only by compare-and-swap. A word whose tag is not
+ * the period's tag counts as 0 used: a new period (or a reset) needs no write to the counters.
+ */
+#define SL_QTAG_BITS  24
+#define SL_QUSED_BITS (64 - SL_QTAG_BITS)
+#define SL_QUSED_MASK ((1ULL << SL_QUSED_BITS) - 1)
+#define SL_QTAG_MASK  ((1U << SL_QTAG_BITS) - 1)
+
+/* One quota of a tenant as the data plane enforces it. */
+struct sl_qslot {
+	__u8 mode;     /* enum sl_quota_mode (userspace/policy.h): 0 hard, 1 soft */
+	__u8 profile;  /* enum sl_quota_profile: 0 tenant, 1 per key id, 2 per source aggregate */
+	__u8 prefix4;  /* profile 2 */
+	__u8 prefix6;
+	__u8 action;   /* enum sl_over_action of refusals */
+	__u8 _pad[3];
+	__u32 tag;      /* tag of the current period */
+	__u32 tag_next; /* tag from end_ns on (the controller moves everything along after) */
+	__u64 limit;      /* units allowed in the current period, credits included */
+	__u64 limit_next; /* units allowed from end_ns on */
+	__u64 end_ns;     /* bpf_ktime_get_ns() at the end of the current period; 0: no end */
+};
+
+/* Value of SL_MAP_QCFG (ARRAY[SL_MAX_TENANTS], by tenant index). */
+struct sl_tquota {
+	struct bpf_spin_lock lock;
+	__u32 n; /* slots in use, s[0..n) */
+	struct sl_qslot s[SL_MAX_QUOTAS];
+};
+
+/* Key of SL_MAP_QCNT (HASH). Profile tenant: key_id 0, family 0, addr 0. */
+struct sl_qkey {
+	__u16 tenant;
+	__u8 slot;
+	__u8 family;  /* profile source: SL_AF_INET or SL_AF_INET6 */
+	__u32 key_id; /* profile key */
+	__u32 addr[4]; /* profile source: masked source address */
 };
 
 /* Value of SL_MAP_TENMETA (ARRAY[SL_MAX_TENANTS]): which tenant name owns an index. */

@@ -55,10 +55,59 @@ struct sl_req_limits {
 	__u8 action;       /* enum sl_over_action (default drop) */
 };
 
+/* Quota periods (userspace/period.h does the calendar arithmetic). */
+enum sl_period_unit {
+	SL_PU_MINUTES = 0, /* on the clock: aligned to multiples of duration x 60 s since the epoch */
+	SL_PU_HOURS = 1,   /* on the clock, likewise */
+	SL_PU_DAYS = 2,    /* calendar: from local midnight in the policy's time zone */
+	SL_PU_WEEKS = 3,   /* calendar: from Monday 00:00 local */
+	SL_PU_MONTHS = 4,  /* calendar: from the 1st, 00:00 local */
+	SL_NR_PERIOD_UNITS,
+};
+
+enum sl_quota_mode {
+	SL_QM_HARD = 0, /* the data plane refuses the request that would pass the quota */
+	SL_QM_SOFT = 1, /* admitted past the quota; the excess is recorded as overage */
+};
+
+/* Whose usage a quota counts (the "client profile"). */
+enum sl_quota_profile {
+	SL_QP_TENANT = 0, /* the tenant's requests, whatever key (default) */
+	SL_QP_KEY = 1,    /* each API key of the tenant separately */
+	SL_QP_SOURCE = 2, /* each source aggregate (prefix4/prefix6) of the tenant separately */
+};
+
+#define SL_MAX_ALERTS 8 /* thresholds per quota */
+
+struct sl_quota {
+	char name[SL_NAME_MAX];
+	int line;
+	struct sl_label labels[SL_MAX_LABELS];
+	int n_labels;
+	__u32 duration; /* >= 1, in `unit` */
+	__u8 unit;      /* enum sl_period_unit */
+	__u8 mode;      /* enum sl_quota_mode (default hard) */
+	__u8 profile;   /* enum sl_quota_profile (default tenant) */
+	__u8 prefix4, prefix6; /* profile source: aggregate prefixes (default 32, 64) */
+	__u8 action;    /* enum sl_over_action of refusals (default: the plan's action) */
+	__u64 quota;    /* cost units per period (requests where no group sets a weight), > 0 */
+	__u16 alert_at[SL_MAX_ALERTS]; /* percent of quota, ascending, 1..1000 */
+	int n_alerts;
+};
+
 struct sl_plan {
 	char name[SL_NAME_MAX];
 	int line;
 	struct sl_req_limits lim;
+	struct sl_quota quotas[SL_MAX_QUOTAS];
+	int n_quotas;
+};
+
+/* Billing usage files written by `sluice run` (docs/billing.md). */
+struct sl_billing_cfg {
+	__u8 unit;       /* enum sl_period_unit of one billing period (default hours) */
+	__u32 duration;  /* (default 1) */
+	bool csv;        /* also write CSV beside the JSON Lines (default false) */
 };
 
 struct sl_tenant {
@@ -120,6 +169,10 @@ struct sl_policy {
 	struct sl_unknown_key unknown_key;
 	struct sl_group *groups;
 	int n_groups;
+	/* Quotas and billing (used by `sluice run`). */
+	char timezone[64];          /* "UTC" (default) or an IANA zone name, e.g. Europe/Berlin */
+	struct sl_billing_cfg billing;
+	char alert_hook[512];       /* alerts: {hook: CMD}: run with each alert event as JSON on stdin */
 	__u64 hash; /* FNV-1a 64 of the file's bytes */
 };
 

@@ -94,7 +94,7 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	if (buckets_max)
 		cr_assert_eq(bpf_map__set_max_entries(f->skel->maps.sl_buckets_v1, buckets_max), 0);
 	if (fx_tstats_max)
-		cr_assert_eq(bpf_map__set_max_entries(f->skel->maps.sl_tstats_v2, fx_tstats_max), 0);
+		cr_assert_eq(bpf_map__set_max_entries(f->skel->maps.sl_tstats_v3, fx_tstats_max), 0);
 	err = sluice_test__load(f->skel);
 	cr_assert_eq(err, 0, "sluice_test__load: %s", strerror(-err));
 
@@ -109,7 +109,7 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.keys = bpf_map__fd(f->skel->maps.sl_keys_v2);
 	f->m.tenants = bpf_map__fd(f->skel->maps.sl_tenants_v1);
 	f->m.tstate = bpf_map__fd(f->skel->maps.sl_tstate_v1);
-	f->m.tstats = bpf_map__fd(f->skel->maps.sl_tstats_v2);
+	f->m.tstats = bpf_map__fd(f->skel->maps.sl_tstats_v3);
 	f->m.tenmeta = bpf_map__fd(f->skel->maps.sl_tenmeta_v1);
 	f->m.flows = bpf_map__fd(f->skel->maps.sl_flows_v1);
 	f->m.tovf = bpf_map__fd(f->skel->maps.sl_tovf_v1);

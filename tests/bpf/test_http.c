@@ -41,7 +41,7 @@ static void hx_open(struct hx *x)
 	x->keys = bpf_map__fd(x->f.skel->maps.sl_keys_v2);
 	x->tenants = bpf_map__fd(x->f.skel->maps.sl_tenants_v1);
 	x->tstate = bpf_map__fd(x->f.skel->maps.sl_tstate_v1);
-	x->tstats = bpf_map__fd(x->f.skel->maps.sl_tstats_v2);
+	x->tstats = bpf_map__fd(x->f.skel->maps.sl_tstats_v3);
 	x->flows = bpf_map__fd(x->f.skel->maps.sl_flows_v1);
 	x->egress = bpf_program__fd(x->f.skel->progs.sluice_tc_egress);
 	cr_assert_eq(sl_config_read(x->f.m.config, &cfg), 0);

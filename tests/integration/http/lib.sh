@@ -150,7 +150,7 @@ http_log_counts() {
 # the pinned maps; the sum from the maps is always in OUT.maps too, to compare the two.
 http_tenants() {
 	local out=$1 pin=/sys/fs/bpf/sluice-test-$$
-	timeout 20 bpftool -j map dump pinned "$pin/maps/sl_tstats_v2" >"$out.tstats"
+	timeout 20 bpftool -j map dump pinned "$pin/maps/sl_tstats_v3" >"$out.tstats"
 	timeout 20 bpftool -j map dump pinned "$pin/maps/sl_tenmeta_v1" >"$out.tenmeta"
 	python3 "$HTTP_DIR/tstats.py" maps "$out.tstats" "$out.tenmeta" >"$out.maps"
 	if sl_sluice --json tenants >"$out.cli" 2>"$out.err" &&

@@ -2,7 +2,7 @@
 """sluice's per-tenant HTTP counters, summed per tenant name, as one JSON document.
 
 usage: tstats.py cli TENANTS_JSON            (`sluice --json tenants`: admitted, dropped, ...)
-       tstats.py maps TSTATS_JSON TENMETA_JSON  (`bpftool -j map dump pinned` of sl_tstats_v2
+       tstats.py maps TSTATS_JSON TENMETA_JSON  (`bpftool -j map dump pinned` of sl_tstats_v3
                                               and sl_tenmeta_v1: the fallback before the CLI)
 
 Prints {"source": "cli"|"maps", "tenants": {name: {field: n}}, "groups": {"name/group": {...}}}.
@@ -14,7 +14,7 @@ import sys
 
 # include/sluice_abi.h: struct sl_tstats, eight __u64 in this order.
 FIELDS = ["req_pass", "req_drop", "req_dryrun", "req_retrans", "units", "bytes_in",
-          "bytes_out", "bytes_drop"]
+          "bytes_out", "bytes_drop", "req_quota", "units_over"]
 SL_TENANT_UNKNOWN = 1024
 
 
@@ -69,7 +69,7 @@ def from_maps(tstats_path, tenmeta_path):
         tenant, group, _, key_id = struct.unpack_from("<HBBI", raw(e["key"]))
         acc = [0] * len(FIELDS)
         for percpu in e.get("values", []):
-            for i, x in enumerate(struct.unpack_from("<8Q", raw(percpu["value"]))):
+            for i, x in enumerate(struct.unpack_from("<10Q", raw(percpu["value"]))):
                 acc[i] += x
         vals = dict(zip(FIELDS, acc))
         name = "unknown" if tenant == SL_TENANT_UNKNOWN else names.get(tenant, "#%d" % tenant)

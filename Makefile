@@ -34,7 +34,7 @@ LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(YAML_LIBS)
 
 # Modules that do not touch libbpf: unit tests link these directly.
 PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats.c \
-             userspace/tenants.c userspace/util.c
+             userspace/tenants.c userspace/util.c userspace/period.c userspace/billing.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
              userspace/loader.c userspace/attach.c userspace/view.c \
              userspace/apply_http.c userspace/tview.c
@@ -103,7 +103,7 @@ $(SLUICE): $(MAIN_OBJS) $(CMD_OBJS) $(BPFU_OBJS) $(PURE_OBJS)
 
 $(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(PURE_OBJS) -o $@ $(YAML_LIBS) -lcriterion
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(PURE_OBJS) -o $@ $(YAML_LIBS) -lz -lcriterion
 
 $(BPFT_BIN): $(BPFT_SRCS) $(wildcard tests/bpf/*.h) $(SKELS) $(BPFU_OBJS) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)

@@ -8,6 +8,7 @@
 #include "bucket.bpf.h"
 #include "maps.bpf.h"
 #include "parse.bpf.h"
+#include "quota.bpf.h"
 
 /*
  * Scope (docs/http.md). A TCP segment with payload to one of the generation's HTTP ports is
@@ -395,8 +396,8 @@ static __always_inline int sl_http_judge(void *ctx)
 	struct sl_scratch *sc;
 	struct sl_tstats *st;
 	struct sl_flow *fl;
-	__u32 zero = 0, gen, gi, tidx;
-	int o;
+	__u32 zero = 0, gen, gi, tidx, w;
+	int o, quota = 0;
 
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
 	cfg = bpf_map_lookup_elem(&sl_config_v1, &zero);
@@ -427,15 +428,27 @@ static __always_inline int sl_http_judge(void *ctx)
 			sc->key_id = 0;
 		}
 	}
-	if (sc->tenant < SL_MAX_TENANTS && tc && ts)
-		o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
-	else
+	w = gc ? gc->weight : 1;
+	sc->qover = 0;
+	if (sc->tenant < SL_MAX_TENANTS && tc && ts) {
+		/* Quotas first: a request the quota refuses costs no bucket tokens. */
+		quota = sl_quota_take(sc->tenant, w);
+		if (quota)
+			o = sc->dry ? SL_O_DRYRUN : SL_O_DROP;
+		else
+			o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
+		if (!quota && o != SL_O_PASS)
+			sl_quota_refund(sc->tenant, w);
+	} else {
 		o = sl_http_unknown(hc, sc, g, sc->dry);
+	}
 
 	st = sl_tstats_get(sc, sc->tenant, gi, sc->key_id);
 	if (o == SL_O_DROP) {
-		if (st)
+		if (st) {
 			st->req_drop++;
+			st->req_quota += quota != 0;
+		}
 		return SL_V_DROP;
 	}
 	if (st) {
@@ -443,7 +456,8 @@ static __always_inline int sl_http_judge(void *ctx)
 			st->req_pass++;
 		else
 			st->req_dryrun++;
-		st->units += gc ? gc->weight : 1;
+		st->units += w;
+		st->units_over += o == SL_O_PASS && !quota ? sc->qover : 0;
 		st->bytes_in += sc->payload;
 	}
 	sl_http_flow_note(ctx, sc, fl, gi);

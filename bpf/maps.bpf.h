@@ -144,6 +144,27 @@ struct {
 	SL_PINNING
 } sl_tovf_v1 SEC(".maps");
 
+/* Quotas (sluice_abi.h): the controller's periods and limits, read under the entry's lock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct sl_tquota);
+	SL_PINNING
+} sl_qcfg_v1 SEC(".maps");
+
+/*
+ * Quota counters, one word each (tag | used), changed by compare-and-swap only. Preallocated
+ * and never LRU: a counter that vanished would hand its tenant a fresh quota.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_QCNT_MAX);
+	__type(key, struct sl_qkey);
+	__type(value, __u64);
+	SL_PINNING
+} sl_qcnt_v1 SEC(".maps");
+
 /* Written by the controller only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -190,6 +211,14 @@ struct sl_scratch {
 	__u32 _pad1;
 	struct sl_tstats tzero;
 	struct sl_flow fl;
+	/* ...of the quotas (quota.bpf.h)... */
+	struct sl_qslot qs[SL_MAX_QUOTAS]; /* the tenant's quotas, copied under its lock */
+	struct sl_qkey qk;
+	__u64 qzero;
+	__u64 qover;  /* units of this request past a soft quota (the most over any one) */
+	__u32 qn;     /* quotas in qs[] */
+	__u32 qtaken; /* bit i: quota i charged this request (under tag qtag[i]) */
+	__u32 qtag[SL_MAX_QUOTAS];
 	/* ...and of the source-rule path (sluice.bpf.c). */
 	struct sl_lpm_key lk;
 	struct sl_bkey bk;

@@ -163,6 +163,8 @@ int sl_maps_open(const char *pin_root, struct sl_maps *m)
 		{ SL_MAP_TENMETA, offsetof(struct sl_maps, tenmeta) },
 		{ SL_MAP_FLOWS, offsetof(struct sl_maps, flows) },
 		{ SL_MAP_TOVF, offsetof(struct sl_maps, tovf) },
+		{ SL_MAP_QCFG, offsetof(struct sl_maps, qcfg) },
+		{ SL_MAP_QCNT, offsetof(struct sl_maps, qcnt) },
 	};
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == sizeof(*m) / sizeof(int),
 		       "every fd of struct sl_maps is opened");

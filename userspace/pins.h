@@ -23,6 +23,9 @@ struct sl_maps {
 	int tenmeta;
 	int flows;
 	int tovf;
+	/* quotas */
+	int qcfg;
+	int qcnt;
 };
 
 /* Path of <pin_root>/<dir>/<name> (dir or name may be NULL). Returns 0 or -ENAMETOOLONG. */

@@ -44,6 +44,8 @@ void sl_tstats_add(struct sl_tstats *out, const struct sl_tstats *in)
 	out->bytes_in += in->bytes_in;
 	out->bytes_out += in->bytes_out;
 	out->bytes_drop += in->bytes_drop;
+	out->req_quota += in->req_quota;
+	out->units_over += in->units_over;
 }
 
 void sl_tstats_sum(const void *percpu, int ncpu, size_t stride, struct sl_tstats *out)

@@ -113,6 +113,8 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.tenmeta = bpf_map__fd(f->skel->maps.sl_tenmeta_v1);
 	f->m.flows = bpf_map__fd(f->skel->maps.sl_flows_v1);
 	f->m.tovf = bpf_map__fd(f->skel->maps.sl_tovf_v1);
+	f->m.qcfg = bpf_map__fd(f->skel->maps.sl_qcfg_v1);
+	f->m.qcnt = bpf_map__fd(f->skel->maps.sl_qcnt_v1);
 	f->clock = bpf_map__fd(f->skel->maps.sl_clock_v1);
 	f->prog[FX_XDP] = bpf_program__fd(f->skel->progs.sluice_xdp);
 	f->prog[FX_TC] = bpf_program__fd(f->skel->progs.sluice_tc);

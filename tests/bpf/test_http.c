@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* BPF_PROG_TEST_RUN of the HTTP layer: keys, tenants, unknown keys, groups, flows, bytes. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include "fixture.h"
 #include "sluice_gcra.h"
 #include "sluice_http.h"
 #include "sluice_siphash.h"
+#include "tenants.h"
 
 /*
  * The data plane's HTTP maps are written here directly (not through `policy apply`), so each
@@ -126,18 +130,8 @@ static struct sl_tstats hx_stats(struct hx *x, __u16 tenant, __u8 group, __u32 k
 	struct sl_tstats sum = {}, *v = calloc(ncpu, sizeof(*v));
 
 	cr_assert_not_null(v);
-	if (!bpf_map_lookup_elem(x->tstats, &k, v)) {
-		for (int c = 0; c < ncpu; c++) {
-			sum.req_pass += v[c].req_pass;
-			sum.req_drop += v[c].req_drop;
-			sum.req_dryrun += v[c].req_dryrun;
-			sum.req_retrans += v[c].req_retrans;
-			sum.units += v[c].units;
-			sum.bytes_in += v[c].bytes_in;
-			sum.bytes_out += v[c].bytes_out;
-			sum.bytes_drop += v[c].bytes_drop;
-		}
-	}
+	if (!bpf_map_lookup_elem(x->tstats, &k, v))
+		sl_tstats_sum(v, ncpu, sizeof(*v), &sum);
 	free(v);
 	return sum;
 }
@@ -731,4 +725,280 @@ FX_TEST_BOTH(http, body_like_request)
 	cr_assert_eq(hx_stats(&x, 1, SL_GROUP_NONE, 1).req_pass, 1);
 	cr_assert_eq(hx_stats(&x, SL_TENANT_UNKNOWN, SL_GROUP_NONE, 0).req_pass, 1);
 	hx_disconnect(&c);
+}
+
+/*
+ * Quotas (bpf/quota.bpf.h). The controller's part (periods, tags) is played here by writing
+ * sl_qcfg_v1 directly, under its lock as `sluice run` does.
+ */
+struct hq_slot {
+	__u8 mode, profile, prefix4, prefix6;
+	__u32 tag, tag_next;
+	__u64 limit, limit_next, end_ns;
+};
+
+static void hq_set(struct hx *x, __u16 tenant, int n, const struct hq_slot *q)
+{
+	struct sl_tquota tq = { .n = (__u32)n };
+	__u32 k = tenant;
+
+	for (int i = 0; i < n; i++) {
+		tq.s[i] = (struct sl_qslot){ .mode = q[i].mode, .profile = q[i].profile,
+					    .prefix4 = q[i].prefix4, .prefix6 = q[i].prefix6,
+					    .tag = q[i].tag, .tag_next = q[i].tag_next,
+					    .limit = q[i].limit, .limit_next = q[i].limit_next,
+					    .end_ns = q[i].end_ns };
+	}
+	cr_assert_eq(bpf_map_update_elem(x->f.m.qcfg, &k, &tq, BPF_F_LOCK), 0, "qcfg: %s",
+		     strerror(errno));
+}
+
+/* The counter word of (tenant, slot) with profile tenant; 0 if absent. */
+static __u64 hq_word(struct hx *x, __u16 tenant, __u8 slot)
+{
+	struct sl_qkey k = { .tenant = tenant, .slot = slot };
+	__u64 w = 0;
+
+	bpf_map_lookup_elem(x->f.m.qcnt, &k, &w);
+	return w;
+}
+
+#define HQ_WORD(tag, used) (((__u64)(tag) << SL_QUSED_BITS) | (used))
+#define HQ_REQ HX_GET("/v1/chat", "X-API-Key: qk-1\r\n")
+
+/* A tenant with a generous rate and key qk-1 (key id 0x51). */
+static void hq_open(struct hx *x)
+{
+	hx_open(x);
+	hx_tenant(x, 2, 1000000, 1000000, 0, 0);
+	hx_key(x, "qk-1", 2, 0x51);
+}
+
+/* A hard quota admits exactly its limit; refusals count as req_drop and req_quota. */
+FX_TEST_BOTH(quota, hard_exact)
+{
+	struct hq_slot q = { .tag = 7, .limit = 5 };
+	struct sl_tstats t;
+	struct hx x;
+	int pass = 0;
+
+	hq_open(&x);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 9; i++)
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+	cr_assert_eq(pass, 5);
+	t = hx_stats(&x, 2, SL_GROUP_NONE, 0x51);
+	cr_assert_eq(t.req_pass, 5);
+	cr_assert_eq(t.req_drop, 4);
+	cr_assert_eq(t.req_quota, 4);
+	cr_assert_eq(t.units_over, 0);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(7, 5));
+}
+
+/* Quotas count cost units: a group of weight 3 takes 3, and a request that would pass is refused. */
+FX_TEST_BOTH(quota, weights)
+{
+	struct hq_slot q = { .tag = 1, .limit = 10 };
+	struct hx x;
+
+	hq_open(&x);
+	hx_group(&x, 0, 0, 0, "/heavy", 3, 0, NULL);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(hx_req(&x, h, HX_GET("/heavy", "X-API-Key: qk-1\r\n")), FX_PASS);
+	/* 9 used: another 3 would make 12 > 10, but 1 fits. */
+	cr_assert_eq(hx_req(&x, h, HX_GET("/heavy", "X-API-Key: qk-1\r\n")), FX_DROP);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(1, 10));
+	cr_assert_eq(hx_stats(&x, 2, 0, 0x51).req_quota, 1);
+}
+
+/* A request the rate bucket refuses gives its quota units back. */
+FX_TEST_BOTH(quota, refund_on_rate_refusal)
+{
+	struct hq_slot q = { .tag = 1, .limit = 100 };
+	struct hx x;
+	int pass = 0;
+
+	hq_open(&x);
+	hx_tenant(&x, 2, 1, 2, 0, 0);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 6; i++)
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+	cr_assert_eq(pass, 2);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(1, 2), "refused requests used quota");
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 0x51).req_quota, 0);
+}
+
+/* Of two quotas, the second refusing gives back what the first took. */
+FX_TEST_BOTH(quota, second_refuses)
+{
+	struct hq_slot q[2] = { { .tag = 1, .limit = 100 }, { .tag = 4, .limit = 2 } };
+	struct hx x;
+
+	hq_open(&x);
+	hq_set(&x, 2, 2, q);
+	for (int i = 0; i < 5; i++)
+		hx_req(&x, h, HQ_REQ);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(1, 2));
+	cr_assert_eq(hq_word(&x, 2, 1), HQ_WORD(4, 2));
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 0x51).req_quota, 3);
+}
+
+/* At end_ns the period turns on its own: the next tag and limit apply, the count restarts. */
+FX_TEST_BOTH(quota, period_turns_at_end)
+{
+	struct hq_slot q = { .tag = 7, .tag_next = 8, .limit = 2, .limit_next = 3,
+			     .end_ns = FX_T0 + FX_SEC };
+	struct hx x;
+	int pass = 0;
+
+	hq_open(&x);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 4; i++)
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+	cr_assert_eq(pass, 2);
+	fx_clock(&x.f, FX_T0 + FX_SEC - 1);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP, "turned before its end");
+	fx_clock(&x.f, FX_T0 + FX_SEC);
+	for (pass = 0; pass < 4 && hx_req(&x, h, HQ_REQ) == FX_PASS;)
+		pass++;
+	cr_assert_eq(pass, 3);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(8, 3));
+	/* A new tag from the controller (a reset) starts the count over. */
+	q = (struct hq_slot){ .tag = 9, .limit = 1 };
+	hq_set(&x, 2, 1, &q);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP);
+}
+
+/* A soft quota admits past its limit and counts the units past it as overage. */
+FX_TEST_BOTH(quota, soft_overage)
+{
+	struct hq_slot q = { .mode = 1, .tag = 1, .limit = 4 };
+	struct sl_tstats t;
+	struct hx x;
+
+	hq_open(&x);
+	hx_group(&x, 0, 0, 0, "/heavy", 3, 0, NULL);
+	hq_set(&x, 2, 1, &q);
+	/* 3 (used 3), 3 (6: 2 over), 3 (9: 3 over), 1 (10: 1 over). */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(hx_req(&x, h, HX_GET("/heavy", "X-API-Key: qk-1\r\n")), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
+	t = hx_stats(&x, 2, 0, 0x51);
+	cr_assert_eq(t.req_pass, 3);
+	cr_assert_eq(t.units, 9);
+	cr_assert_eq(t.units_over, 5);
+	cr_assert_eq(hx_stats(&x, 2, SL_GROUP_NONE, 0x51).units_over, 1);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(1, 10));
+}
+
+/* Profile key: each key of the tenant has its own count; profile source: each aggregate. */
+FX_TEST_BOTH(quota, profiles)
+{
+	struct hq_slot q[2] = { { .profile = 1, .tag = 1, .limit = 2 },
+				{ .profile = 2, .prefix4 = 24, .tag = 1, .limit = 3 } };
+	struct hx_ep a = hx_default_ep, b = hx_default_ep;
+	struct pb_frame pf;
+	struct hx x;
+	int pass = 0;
+
+	hq_open(&x);
+	hx_key(&x, "qk-2", 2, 0x52);
+	hq_set(&x, 2, 1, q);
+	for (int i = 0; i < 4; i++) {
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+		pass += hx_req(&x, h, HX_GET("/v1/chat", "X-API-Key: qk-2\r\n")) == FX_PASS;
+	}
+	cr_assert_eq(pass, 4, "two per key");
+
+	hq_set(&x, 2, 1, &q[1]);
+	a.src = "192.0.2.7";  /* same /24 as the default source */
+	b.src = "192.0.3.7";
+	pass = 0;
+	for (int i = 0; i < 3; i++) {
+		pf = hx_seg(&a, HQ_REQ, strlen(HQ_REQ));
+		pass += fx_send(&x.f, h, &pf) == FX_PASS;
+		pf = hx_seg(&b, HQ_REQ, strlen(HQ_REQ));
+		pass += fx_send(&x.f, h, &pf) == FX_PASS;
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+	}
+	cr_assert_eq(pass, 6, "three per /24 (192.0.2.0/24 and 192.0.3.0/24)");
+}
+
+/* Dry-run: an exhausted hard quota passes the request as dryrun and takes nothing more. */
+FX_TEST_BOTH(quota, quota_dry_run)
+{
+	struct hq_slot q = { .tag = 1, .limit = 1 };
+	struct sl_tstats t;
+	struct hx x;
+
+	hx_open(&x);
+	fx_policy(&x.f, FX_POLICY_ALL("dry_run: true\n"));
+	x.gen ^= 1;
+	hx_write_http(&x);
+	hx_tenant(&x, 2, 1000000, 1000000, 0, 0);
+	hx_key(&x, "qk-1", 2, 0x51);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
+	t = hx_stats(&x, 2, SL_GROUP_NONE, 0x51);
+	cr_assert_eq(t.req_pass, 1);
+	cr_assert_eq(t.req_dryrun, 2);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(1, 1));
+}
+
+/* Both CPUs at once on one hard quota: exactly the limit is admitted, never one more. */
+struct hq_race {
+	struct hx *x;
+	int cpu;
+	struct pb_frame pf;
+	int err;
+};
+
+static void *hq_race_run(void *arg)
+{
+	struct hq_race *r = arg;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	o.data_in = r->pf.data;
+	o.data_size_in = r->pf.len;
+	o.repeat = 20000;
+	r->err = bpf_prog_test_run_opts(r->x->f.prog[FX_XDP], &o);
+	return NULL;
+}
+
+Test(quota, both_cpus_exact)
+{
+	struct hq_slot q = { .tag = 3, .limit = 25000 };
+	struct hq_race r[2];
+	pthread_t th[2];
+	struct sl_tstats t;
+	struct hx x;
+
+	if (libbpf_num_possible_cpus() < 2)
+		cr_skip_test("needs two CPUs");
+	hq_open(&x);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct hq_race){ .x = &x, .cpu = i,
+					 .pf = hx_seg(&hx_default_ep, HQ_REQ, strlen(HQ_REQ)) };
+		cr_assert_eq(pthread_create(&th[i], NULL, hq_race_run, &r[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(r[i].err, 0, "test run on cpu %d: %s", i, strerror(errno));
+	}
+	t = hx_stats(&x, 2, SL_GROUP_NONE, 0x51);
+	cr_assert_eq(t.req_pass + t.req_drop, 40000);
+	cr_assert_eq(t.req_pass, 25000, "admitted %llu of a 25000 quota",
+		     (unsigned long long)t.req_pass);
+	cr_assert_eq(t.req_quota, 15000);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(3, 25000));
 }

@@ -8,7 +8,7 @@ PKGS=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
 	linux-libc-dev
 	# tests
-	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3
+	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3 tzdata
 	# HTTP-layer integration tests: a real server and real clients
 	nginx curl wrk
 	# benchmarks and comparisons

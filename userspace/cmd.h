@@ -34,6 +34,9 @@ int cmd_status(const struct sl_opts *o, int argc, char **argv);
 int cmd_purge(const struct sl_opts *o, int argc, char **argv);
 int cmd_gc(const struct sl_opts *o, int argc, char **argv);
 int cmd_tenants(const struct sl_opts *o, int argc, char **argv);
+int cmd_run(const struct sl_opts *o, int argc, char **argv);
+int cmd_usage(const struct sl_opts *o, int argc, char **argv);
+int cmd_quota(const struct sl_opts *o, int argc, char **argv);
 
 /* Shared by commands: print usage of `cmd` to stderr and return SL_EXIT_USAGE. */
 int sl_usage(const char *cmd);

@@ -19,6 +19,7 @@
 #include "sluice_abi.h"
 #include "log.h"
 #include "pins.h"
+#include "util.h"
 
 int sl_pin_path(char *buf, size_t len, const char *pin_root, const char *dir, const char *name)
 {
@@ -33,27 +34,6 @@ static bool sl_is_bpffs(const char *path)
 	struct statfs st;
 
 	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}
-
-static int sl_mkdir_p(const char *path)
-{
-	char tmp[512];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int sl_pins_prepare(const char *pin_root)
@@ -82,10 +62,10 @@ int sl_pins_prepare(const char *pin_root)
 		}
 	}
 	if ((err = sl_pin_path(path, sizeof(path), pin_root, SL_PIN_MAPS_DIR, NULL)) ||
-	    (err = sl_mkdir_p(path)))
+	    (err = sl_mkdir_p(path, 0700)))
 		goto fail;
 	if ((err = sl_pin_path(path, sizeof(path), pin_root, SL_PIN_LINKS_DIR, NULL)) ||
-	    (err = sl_mkdir_p(path)))
+	    (err = sl_mkdir_p(path, 0700)))
 		goto fail;
 	return 0;
 fail:

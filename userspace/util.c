@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Time and text formatting helpers shared by the commands. */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "util.h"
 
@@ -56,4 +58,25 @@ void sl_strlcpy(char *dst, const char *src, size_t len)
 		return;
 	strncpy(dst, src, len - 1);
 	dst[len - 1] = '\0';
+}
+
+int sl_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[512];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -18,5 +19,8 @@ const char *sl_fmt_time(uint64_t realtime_ns, char *buf, size_t len);
 const char *sl_fmt_si(double v, char *buf, size_t len);
 /* strncpy that always terminates. */
 void sl_strlcpy(char *dst, const char *src, size_t len);
+
+/* mkdir -p with `mode` for the directories it creates. Returns 0 or a negative errno. */
+int sl_mkdir_p(const char *path, mode_t mode);
 
 #endif

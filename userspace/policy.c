@@ -463,6 +463,20 @@ static int get_count(const struct pctx *c, const yaml_node_t *n, const char *wha
 	return 0;
 }
 
+/* The first byte of s that is neither an ASCII letter, a digit nor in `extra`; NULL if none. */
+static const char *odd_char(const char *s, const char *extra)
+{
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr(extra, ch))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
 /* Policy and rule names: [A-Za-z0-9_.-], 1 .. SL_NAME_MAX - 1 characters. */
 static int get_name(const struct pctx *c, const yaml_node_t *n, const char *what,
 		    char out[SL_NAME_MAX])
@@ -479,20 +493,15 @@ static int get_name(const struct pctx *c, const yaml_node_t *n, const char *what
 	if (len > SL_NAME_MAX - 1)
 		return fail(c, line_of(n), "%s \"%s\" is %zu characters long; at most %d fit",
 			    what, show(sb, s, len), len, SL_NAME_MAX - 1);
-	for (p = s; *p; p++) {
-		unsigned char ch = *p;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-')
-			continue;
-		if (ch >= 0x20 && ch < 0x7f)
-			return fail(c, line_of(n),
-				    "%s \"%s\" contains '%c'; use only letters, digits, '_', '.' and '-'",
-				    what, show(sb, s, len), ch);
+	p = odd_char(s, "_.-");
+	if (p && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f)
+		return fail(c, line_of(n),
+			    "%s \"%s\" contains '%c'; use only letters, digits, '_', '.' and '-'",
+			    what, show(sb, s, len), *p);
+	if (p)
 		return fail(c, line_of(n),
 			    "%s \"%s\" contains byte 0x%02x; use only letters, digits, '_', '.' and '-'",
-			    what, show(sb, s, len), ch);
-	}
+			    what, show(sb, s, len), (unsigned char)*p);
 	memcpy(out, s, len + 1);
 	return 0;
 }
@@ -702,15 +711,37 @@ static int get_cidrs(struct pctx *c, const yaml_node_t *n, int rule, struct sl_p
 }
 
 /*
- * prefix: {ipv4: N, ipv6: N} into *p4 / *p6 (left alone when a key is absent). `whole` ends the
- * range hint: what prefix 0 means where this mapping is ("one bucket for the whole rule").
+ * One aggregate prefix length: 0..32 for IPv4 (`v6` false), 0..128 for IPv6. `what` names the
+ * key ("prefix ipv4"), `whole` ends the range hint: what 0 means where the key is ("one bucket
+ * for the whole rule").
  */
+static int get_prefix_len(const struct pctx *c, const yaml_node_t *n, const char *what, bool v6,
+			  const char *whole, __u8 *out)
+{
+	__u64 v;
+	int ret;
+
+	ret = get_count(c, n, what, &v);
+	if (ret)
+		return ret;
+	if (!v6 && v > 32)
+		return fail(c, line_of(n),
+			    "%s %llu is out of range; give 0 to 32 (32: each address, 0: %s)", what,
+			    (unsigned long long)v, whole);
+	if (v6 && v > 128)
+		return fail(c, line_of(n),
+			    "%s %llu is out of range; give 0 to 128 (64: each /64 subnet, 0: %s)",
+			    what, (unsigned long long)v, whole);
+	*out = v;
+	return 0;
+}
+
+/* prefix: {ipv4: N, ipv6: N} into *p4 / *p6 (left alone when a key is absent). */
 static int get_prefix(const struct pctx *c, const yaml_node_t *n, const char *where,
 		      const char *whole, __u8 *p4, __u8 *p6)
 {
 	struct field f[] = { { .key = "ipv4" }, { .key = "ipv6" } };
 	char in[128];
-	__u64 v;
 	int ret;
 
 	if (n->type != YAML_MAPPING_NODE)
@@ -721,25 +752,12 @@ static int get_prefix(const struct pctx *c, const yaml_node_t *n, const char *wh
 	if (ret)
 		return ret;
 	if (f[0].v) {
-		ret = get_count(c, f[0].v, "prefix ipv4", &v);
+		ret = get_prefix_len(c, f[0].v, "prefix ipv4", false, whole, p4);
 		if (ret)
 			return ret;
-		if (v > 32)
-			return fail(c, line_of(f[0].v),
-				    "prefix ipv4 %llu is out of range; give 0 to 32 (32: each address, 0: %s)",
-				    (unsigned long long)v, whole);
-		*p4 = v;
 	}
-	if (f[1].v) {
-		ret = get_count(c, f[1].v, "prefix ipv6", &v);
-		if (ret)
-			return ret;
-		if (v > 128)
-			return fail(c, line_of(f[1].v),
-				    "prefix ipv6 %llu is out of range; give 0 to 128 (64: each /64 subnet, 0: %s)",
-				    (unsigned long long)v, whole);
-		*p6 = v;
-	}
+	if (f[1].v)
+		return get_prefix_len(c, f[1].v, "prefix ipv6", true, whole, p6);
 	return 0;
 }
 
@@ -1264,23 +1282,30 @@ static const struct word over_words[] = {
 	{ "http429", SL_OVER_HTTP429 },
 };
 
-/* Each value given is checked on its own here; resolve_limits() checks how they combine. */
+/*
+ * Each value given is checked on its own here; resolve_limits() checks how they combine. A
+ * plan also takes a quotas list: with `quotas` non-NULL the key is accepted and its value node
+ * (NULL: absent) stored there; overrides pass NULL, so quotas is unknown to them.
+ */
 static int get_lim_in(const struct pctx *c, const yaml_node_t *n, const char *where,
-		      struct lim_in *in)
+		      struct lim_in *in, const yaml_node_t **quotas)
 {
-	struct field f[L_NR] = {
+	struct field f[L_NR + 1] = {
 		[L_RATE] = { .key = "rate" },
 		[L_BURST] = { .key = "burst" },
 		[L_BRATE] = { .key = "bytes_rate" },
 		[L_BBURST] = { .key = "bytes_burst" },
 		[L_ACTION] = { .key = "action" },
+		[L_NR] = { .key = "quotas" },
 	};
 	int ret, i, v;
 
 	memset(in, 0, sizeof(*in));
-	ret = get_fields(c, n, where, f, L_NR);
+	ret = get_fields(c, n, where, f, quotas ? L_NR + 1 : L_NR);
 	if (ret)
 		return ret;
+	if (quotas)
+		*quotas = f[L_NR].v;
 	for (i = 0; i < L_NR; i++) {
 		if (!f[i].v)
 			continue;
@@ -1357,6 +1382,356 @@ static int resolve_limits(const struct pctx *c, const struct sl_policy *p, int p
 	return 0;
 }
 
+/*
+ * labels: {name: text, ...} into labels[0..SL_MAX_LABELS), *n_labels counted as they are read.
+ * `owner` completes "... has at most 16" in messages ("a tenant").
+ */
+static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *where,
+		      const char *owner, struct sl_label *labels, int *n_labels)
+{
+	int lines[SL_MAX_LABELS];
+	yaml_node_pair_t *pairs;
+	int count, i, j, ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "labels must be a mapping of names to text, like {team: ml}, not %s",
+			    kind(n));
+	pairs = n->data.mapping.pairs.start;
+	count = (int)(n->data.mapping.pairs.top - pairs);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *k = node_at(c, pairs[i].key), *v = node_at(c, pairs[i].value);
+		struct sl_label *l = &labels[i];
+		const char *s, *q;
+		char what[SL_NAME_MAX + 16];
+		size_t len;
+
+		if (!k || !v)
+			return fail(c, line_of(n), "malformed labels mapping");
+		if (i == SL_MAX_LABELS)
+			return fail(c, line_of(k),
+				    "too many labels %s: %d; %s has at most %d", where, count,
+				    owner, SL_MAX_LABELS);
+		ret = get_name(c, k, "label name", l->key);
+		if (ret)
+			return ret;
+		lines[i] = line_of(k);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(labels[j].key, l->key))
+				return fail(c, lines[i],
+					    "label \"%s\" is given twice %s (first on line %d); keep one",
+					    l->key, where, lines[j]);
+		}
+		snprintf(what, sizeof(what), "label \"%s\"", l->key);
+		ret = get_scalar(c, v, what, "some text", &s);
+		if (ret)
+			return ret;
+		len = strlen(s);
+		if (len > sizeof(l->value) - 1)
+			return fail(c, line_of(v), "%s is %zu bytes long; at most %zu fit", what,
+				    len, sizeof(l->value) - 1);
+		for (q = s; *q; q++) {
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return fail(c, line_of(v),
+					    "%s contains a control character; labels are one line of printable text",
+					    what);
+		}
+		memcpy(l->value, s, len + 1);
+		*n_labels = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Quotas: cost units per period, a list in each plan. Only read and checked here; the data
+ * plane counts and refuses, `sluice run` turns the periods over (docs/policy.md, "Quotas,
+ * billing and alerts").
+ */
+
+/* Bounded so period arithmetic stays far from overflow, and 30000 typed for 30 is caught. */
+#define MAX_DURATION  1000
+#define MAX_ALERT_PCT 1000 /* percent: soft quotas run past 100 */
+
+/* Periods of quotas and billing. get_period_unit() also takes the singular ("unit: day"). */
+static const struct word period_words[] = {
+	{ "minutes", SL_PU_MINUTES }, { "hours", SL_PU_HOURS }, { "days", SL_PU_DAYS },
+	{ "weeks", SL_PU_WEEKS },     { "months", SL_PU_MONTHS },
+};
+
+static const struct word mode_words[] = {
+	{ "hard", SL_QM_HARD },
+	{ "soft", SL_QM_SOFT },
+};
+
+static const struct word profile_words[] = {
+	{ "tenant", SL_QP_TENANT },
+	{ "key", SL_QP_KEY },
+	{ "source", SL_QP_SOURCE },
+};
+
+static int get_period_unit(const struct pctx *c, const yaml_node_t *n, const char *what,
+			   __u8 *out)
+{
+	char plural[16];
+	int ret, i, v;
+
+	/* "duration: 1, unit: day" reads better than "days"; a singular is its plural less 's'. */
+	if (n->type == YAML_SCALAR_NODE && scalar_len(n) + 2 <= sizeof(plural) &&
+	    strlen(scalar_text(n)) == scalar_len(n)) {
+		snprintf(plural, sizeof(plural), "%ss", scalar_text(n));
+		i = find_word(period_words, ARRAY_LEN(period_words), plural, false);
+		if (i >= 0) {
+			*out = period_words[i].val;
+			return 0;
+		}
+	}
+	ret = get_word(c, n, what, period_words, ARRAY_LEN(period_words), &v);
+	if (ret)
+		return ret;
+	*out = v;
+	return 0;
+}
+
+/* How many units one period lasts: 1 .. MAX_DURATION. */
+static int get_duration(const struct pctx *c, const yaml_node_t *n, __u32 *out)
+{
+	__u64 v;
+	int ret;
+
+	ret = get_count(c, n, "duration", &v);
+	if (ret)
+		return ret;
+	if (v < 1 || v > MAX_DURATION)
+		return fail(c, line_of(n),
+			    "duration %llu is out of range; give 1 to %d, counted in the unit (duration: 3 with months is a quarter)",
+			    (unsigned long long)v, MAX_DURATION);
+	*out = v;
+	return 0;
+}
+
+/* alert_at: one percent or a list of them, each 1..MAX_ALERT_PCT, once, in ascending order. */
+static int get_alerts(const struct pctx *c, const yaml_node_t *n, struct sl_quota *q)
+{
+	int lines[SL_MAX_ALERTS];
+	yaml_node_item_t *items = NULL;
+	int count = 0, i, j, ret;
+	__u64 v;
+
+	ret = get_items(c, n, "alert_at", "[80, 100]", &items, &count);
+	if (ret)
+		return ret;
+	for (i = 0; i < count; i++) {
+		const yaml_node_t *e = item_at(c, n, items, i);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed alert_at list");
+		if (i == SL_MAX_ALERTS)
+			return fail(c, line_of(e),
+				    "too many alert_at thresholds in quota \"%s\": %d; a quota takes at most %d",
+				    q->name, count, SL_MAX_ALERTS);
+		ret = get_count(c, e, "alert_at", &v);
+		if (ret)
+			return ret;
+		if (v < 1 || v > MAX_ALERT_PCT)
+			return fail(c, line_of(e),
+				    "alert_at %llu is out of range; give a percent of the quota, 1 to %d",
+				    (unsigned long long)v, MAX_ALERT_PCT);
+		for (j = 0; j < i; j++) {
+			if (q->alert_at[j] == v)
+				return fail(c, line_of(e),
+					    "alert_at %llu is listed twice (first on line %d); remove one",
+					    (unsigned long long)v, lines[j]);
+		}
+		if (i && v < q->alert_at[i - 1])
+			return fail(c, line_of(e),
+				    "alert_at %llu comes after %u; list the thresholds in ascending order",
+				    (unsigned long long)v, q->alert_at[i - 1]);
+		q->alert_at[i] = v;
+		lines[i] = line_of(e);
+		q->n_alerts = i + 1;
+	}
+	return 0;
+}
+
+enum {
+	Q_NAME,
+	Q_LABELS,
+	Q_DURATION,
+	Q_UNIT,
+	Q_QUOTA,
+	Q_MODE,
+	Q_ALERTS,
+	Q_PROFILE,
+	Q_PREFIX4, /* Q_PREFIX4, Q_PREFIX6: in this order */
+	Q_PREFIX6,
+	Q_ACTION,
+	Q_NR,
+};
+
+static int parse_quota(const struct pctx *c, const yaml_node_t *n, struct sl_plan *pl, int idx,
+		       int *name_line)
+{
+	struct field f[Q_NR] = {
+		[Q_NAME] = { .key = "name" },
+		[Q_LABELS] = { .key = "labels" },
+		[Q_DURATION] = { .key = "duration" },
+		[Q_UNIT] = { .key = "unit" },
+		[Q_QUOTA] = { .key = "quota" },
+		[Q_MODE] = { .key = "mode" },
+		[Q_ALERTS] = { .key = "alert_at" },
+		[Q_PROFILE] = { .key = "profile" },
+		[Q_PREFIX4] = { .key = "prefix4" },
+		[Q_PREFIX6] = { .key = "prefix6" },
+		[Q_ACTION] = { .key = "action" },
+	};
+	struct sl_quota *q = &pl->quotas[idx];
+	char where[160];
+	int ret, i, v;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "quota #%d of plan \"%s\" must be a mapping (name: ..., unit: ..., quota: ...), not %s",
+			    idx + 1, pl->name, kind(n));
+	q->line = line_of(n);
+	item_where(c, n, "quota", idx, where, sizeof(where));
+	snprintf(where + strlen(where), sizeof(where) - strlen(where), " of plan \"%s\"",
+		 pl->name);
+	ret = get_fields(c, n, where, f, Q_NR);
+	if (ret)
+		return ret;
+
+	if (!f[Q_NAME].v)
+		return fail(c, q->line,
+			    "quota #%d of plan \"%s\" has no \"name\" key; every quota needs a name, unique within its plan",
+			    idx + 1, pl->name);
+	ret = get_name(c, f[Q_NAME].v, "quota name", q->name);
+	if (ret)
+		return ret;
+	name_line[idx] = line_of(f[Q_NAME].v);
+	for (i = 0; i < idx; i++) {
+		if (!strcmp(pl->quotas[i].name, q->name))
+			return fail(c, name_line[idx],
+				    "quota name \"%s\" is already used in plan \"%s\" on line %d; quota names must be unique within a plan",
+				    q->name, pl->name, name_line[i]);
+	}
+	snprintf(where, sizeof(where), "in quota \"%s\" of plan \"%s\"", q->name, pl->name);
+
+	if (f[Q_LABELS].v) {
+		ret = get_labels(c, f[Q_LABELS].v, where, "a quota", q->labels, &q->n_labels);
+		if (ret)
+			return ret;
+	}
+
+	if (!f[Q_UNIT].v)
+		return fail(c, q->line,
+			    "quota \"%s\" of plan \"%s\" has no \"unit\" key; add unit: days (or minutes, hours, weeks, months)",
+			    q->name, pl->name);
+	ret = get_period_unit(c, f[Q_UNIT].v, "unit", &q->unit);
+	if (ret)
+		return ret;
+	q->duration = 1;
+	if (f[Q_DURATION].v) {
+		ret = get_duration(c, f[Q_DURATION].v, &q->duration);
+		if (ret)
+			return ret;
+	}
+
+	if (!f[Q_QUOTA].v)
+		return fail(c, q->line,
+			    "quota \"%s\" of plan \"%s\" has no \"quota\" key; add quota: N (cost units per period)",
+			    q->name, pl->name);
+	ret = get_count(c, f[Q_QUOTA].v, "quota", &q->quota);
+	if (ret)
+		return ret;
+	if (!q->quota)
+		return fail(c, line_of(f[Q_QUOTA].v),
+			    "quota 0 would refuse every request of the plan (or, with mode: soft, make each one overage); give at least 1 (cost units per period), or remove the quota");
+	/* The data plane keeps a period's usage in the low SL_QUSED_BITS of one counter word. */
+	if (q->quota > SL_QUSED_MASK)
+		return fail(c, line_of(f[Q_QUOTA].v),
+			    "quota %llu is larger than %llu, the most units the data plane counts in one period; give a smaller quota or a shorter period",
+			    (unsigned long long)q->quota, (unsigned long long)SL_QUSED_MASK);
+
+	q->mode = SL_QM_HARD;
+	if (f[Q_MODE].v) {
+		ret = get_word(c, f[Q_MODE].v, "mode", mode_words, ARRAY_LEN(mode_words), &v);
+		if (ret)
+			return ret;
+		q->mode = v;
+	}
+	if (f[Q_ALERTS].v) {
+		ret = get_alerts(c, f[Q_ALERTS].v, q);
+		if (ret)
+			return ret;
+	}
+
+	q->profile = SL_QP_TENANT;
+	if (f[Q_PROFILE].v) {
+		ret = get_word(c, f[Q_PROFILE].v, "profile", profile_words,
+			       ARRAY_LEN(profile_words), &v);
+		if (ret)
+			return ret;
+		q->profile = v;
+	}
+	/* Kept for every profile, so a quota's fields never depend on what was left out. */
+	q->prefix4 = 32;
+	q->prefix6 = 64;
+	for (i = Q_PREFIX4; i <= Q_PREFIX6; i++) {
+		if (!f[i].v)
+			continue;
+		if (q->profile != SL_QP_SOURCE)
+			return fail(c, line_of(f[i].k),
+				    "%s applies only to profile: source (a count per source aggregate); add profile: source or remove %s",
+				    f[i].key, f[i].key);
+		ret = get_prefix_len(c, f[i].v, f[i].key, i == Q_PREFIX6,
+				     "one count for all the tenant's sources",
+				     i == Q_PREFIX4 ? &q->prefix4 : &q->prefix6);
+		if (ret)
+			return ret;
+	}
+
+	q->action = pl->lim.action;
+	if (f[Q_ACTION].v) {
+		ret = get_word(c, f[Q_ACTION].v, "action", over_words, ARRAY_LEN(over_words), &v);
+		if (ret)
+			return ret;
+		q->action = v;
+	}
+	return 0;
+}
+
+static int parse_quotas(const struct pctx *c, const yaml_node_t *n, struct sl_plan *pl)
+{
+	int name_line[SL_MAX_QUOTAS];
+	yaml_node_item_t *items;
+	int count, i, ret;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n),
+			    "quotas of plan \"%s\" must be a list (each quota starting with '- name:'), not %s",
+			    pl->name, kind(n));
+	items = n->data.sequence.items.start;
+	count = (int)(n->data.sequence.items.top - items);
+	if (count == 0)
+		return fail(c, line_of(n),
+			    "quotas of plan \"%s\" is empty; add a quota or remove quotas", pl->name);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *e = node_at(c, items[i]);
+
+		if (!e)
+			return fail(c, line_of(n), "malformed quotas list");
+		if (i == SL_MAX_QUOTAS)
+			return fail(c, line_of(e),
+				    "too many quotas in plan \"%s\": %d; a plan holds at most %d",
+				    pl->name, count, SL_MAX_QUOTAS);
+		ret = parse_quota(c, e, pl, i, name_line);
+		if (ret)
+			return ret;
+		pl->n_quotas = i + 1;
+	}
+	return 0;
+}
+
 static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
 {
 	yaml_node_pair_t *pairs;
@@ -1383,6 +1758,7 @@ static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p
 	for (i = 0; i < count; i++) {
 		yaml_node_t *k = node_at(c, pairs[i].key), *v = node_at(c, pairs[i].value);
 		struct sl_plan *pl = &p->plans[i];
+		const yaml_node_t *quotas;
 		char where[96];
 
 		if (!k || !v)
@@ -1403,7 +1779,7 @@ static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p
 				    "plan \"%s\" must be a mapping like {rate: 100, burst: 200}, not %s",
 				    pl->name, kind(v));
 		snprintf(where, sizeof(where), "in plan \"%s\"", pl->name);
-		ret = get_lim_in(c, v, where, &c->plan_in[i]);
+		ret = get_lim_in(c, v, where, &c->plan_in[i], &quotas);
 		if (ret)
 			return ret;
 		if (!c->plan_in[i].n[L_RATE])
@@ -1413,6 +1789,12 @@ static int parse_plans(struct pctx *c, const yaml_node_t *n, struct sl_policy *p
 		ret = resolve_limits(c, p, i, NULL, NULL, &pl->lim);
 		if (ret)
 			return ret;
+		/* After the limits: a quota's action defaults to the plan's. */
+		if (quotas) {
+			ret = parse_quotas(c, quotas, pl);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -1459,62 +1841,6 @@ static int find_plan(const struct pctx *c, const yaml_node_t *n, const struct sl
 		snprintf(hint, sizeof(hint), "did you mean \"%s\"? ", p->plans[best].name);
 	return fail(c, line_of(n), "plan \"%s\" is not defined; %splans: %s",
 		    show(sb, s, strlen(s)), hint, list.text);
-}
-
-static int get_labels(const struct pctx *c, const yaml_node_t *n, const char *where,
-		      struct sl_tenant *t)
-{
-	int lines[SL_MAX_LABELS];
-	yaml_node_pair_t *pairs;
-	int count, i, j, ret;
-
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(n),
-			    "labels must be a mapping of names to text, like {team: ml}, not %s",
-			    kind(n));
-	pairs = n->data.mapping.pairs.start;
-	count = (int)(n->data.mapping.pairs.top - pairs);
-	for (i = 0; i < count; i++) {
-		yaml_node_t *k = node_at(c, pairs[i].key), *v = node_at(c, pairs[i].value);
-		struct sl_label *l = &t->labels[i];
-		const char *s, *q;
-		char what[SL_NAME_MAX + 16];
-		size_t len;
-
-		if (!k || !v)
-			return fail(c, line_of(n), "malformed labels mapping");
-		if (i == SL_MAX_LABELS)
-			return fail(c, line_of(k),
-				    "too many labels %s: %d; a tenant has at most %d", where, count,
-				    SL_MAX_LABELS);
-		ret = get_name(c, k, "label name", l->key);
-		if (ret)
-			return ret;
-		lines[i] = line_of(k);
-		for (j = 0; j < i; j++) {
-			if (!strcmp(t->labels[j].key, l->key))
-				return fail(c, lines[i],
-					    "label \"%s\" is given twice %s (first on line %d); keep one",
-					    l->key, where, lines[j]);
-		}
-		snprintf(what, sizeof(what), "label \"%s\"", l->key);
-		ret = get_scalar(c, v, what, "some text", &s);
-		if (ret)
-			return ret;
-		len = strlen(s);
-		if (len > sizeof(l->value) - 1)
-			return fail(c, line_of(v), "%s is %zu bytes long; at most %zu fit", what,
-				    len, sizeof(l->value) - 1);
-		for (q = s; *q; q++) {
-			if ((unsigned char)*q < 0x20 || *q == 0x7f)
-				return fail(c, line_of(v),
-					    "%s contains a control character; labels are one line of printable text",
-					    what);
-		}
-		memcpy(l->value, s, len + 1);
-		t->n_labels = i + 1;
-	}
-	return 0;
 }
 
 /* Hash slot of one key, for the duplicate check over all tenants. */
@@ -1849,7 +2175,7 @@ static int parse_tenant(struct pctx *c, const yaml_node_t *n, int idx, struct sl
 		return ret;
 
 	if (f[TN_LABELS].v) {
-		ret = get_labels(c, f[TN_LABELS].v, where, t);
+		ret = get_labels(c, f[TN_LABELS].v, where, "a tenant", t->labels, &t->n_labels);
 		if (ret)
 			return ret;
 	}
@@ -1861,7 +2187,7 @@ static int parse_tenant(struct pctx *c, const yaml_node_t *n, int idx, struct sl
 				    "overrides must be a mapping like {rate: 150}, not %s",
 				    kind(f[TN_OVERRIDES].v));
 		snprintf(where, sizeof(where), "in overrides of tenant \"%s\"", t->name);
-		ret = get_lim_in(c, f[TN_OVERRIDES].v, where, &ovr);
+		ret = get_lim_in(c, f[TN_OVERRIDES].v, where, &ovr, NULL);
 		if (ret)
 			return ret;
 	}
@@ -2305,6 +2631,162 @@ static int parse_http_layer(struct pctx *c, struct field *f, int nf, struct sl_p
 	return 0;
 }
 
+/*
+ * The settings of `sluice run`: timezone, billing, alerts. Top-level and valid without http (a
+ * policy may be written before its HTTP layer); the daemon applies them, this only checks.
+ */
+
+#define ZONEINFO_DIR "/usr/share/zoneinfo/"
+
+/*
+ * timezone: "UTC", or a zone file under ZONEINFO_DIR named by a plain relative path. Checked
+ * here with stat() so a typo fails the policy, not the first calendar period; period.c loads it.
+ */
+static int get_timezone(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	char path[sizeof(ZONEINFO_DIR) + sizeof(p->timezone)];
+	const char *s, *q;
+	struct stat st;
+	size_t len;
+	int ret;
+	SHOWBUF(sb);
+
+	ret = get_scalar(c, n, "timezone", "UTC or a zone name like Europe/Berlin", &s);
+	if (ret)
+		return ret;
+	len = strlen(s);
+	show(sb, s, len);
+	if (len > sizeof(p->timezone) - 1)
+		return fail(c, line_of(n), "timezone \"%s\" is %zu characters long; at most %zu fit",
+			    sb, len, sizeof(p->timezone) - 1);
+	if (strcmp(s, "UTC")) {
+		if (s[0] == '/')
+			return fail(c, line_of(n),
+				    "timezone \"%s\" is a path; give a zone name as under %s, like Europe/Berlin",
+				    sb, ZONEINFO_DIR);
+		if (strstr(s, ".."))
+			return fail(c, line_of(n),
+				    "timezone \"%s\" contains \"..\"; give a zone name as under %s, like Europe/Berlin",
+				    sb, ZONEINFO_DIR);
+		/* Zone names are ASCII; '.' is refused too, which keeps out zone.tab & co. */
+		q = odd_char(s, "/_-+");
+		if (q && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
+			return fail(c, line_of(n),
+				    "timezone \"%s\" contains '%c'; zone names have only letters, digits, '/', '_', '-' and '+'",
+				    sb, *q);
+		if (q)
+			return fail(c, line_of(n),
+				    "timezone \"%s\" contains byte 0x%02x; zone names have only letters, digits, '/', '_', '-' and '+'",
+				    sb, (unsigned char)*q);
+		snprintf(path, sizeof(path), "%s%s", ZONEINFO_DIR, s);
+		if (stat(path, &st))
+			return fail(c, line_of(n),
+				    "timezone \"%s\" is not installed (%s: %s); check the spelling and case, like Europe/Berlin or UTC, or install the tzdata package",
+				    sb, path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return fail(c, line_of(n),
+				    "timezone \"%s\" is not a zone: %s is %s; name one zone, like Europe/Berlin",
+				    sb, path, file_type(st.st_mode));
+	}
+	memcpy(p->timezone, s, len + 1);
+	return 0;
+}
+
+static int parse_billing(const struct pctx *c, const yaml_node_t *n, struct sl_billing_cfg *b)
+{
+	struct field f[] = { { .key = "period" }, { .key = "duration" }, { .key = "csv" } };
+	int ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "billing must be a mapping like {period: hours, duration: 1, csv: false}, not %s",
+			    kind(n));
+	ret = get_fields(c, n, "in billing", f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (f[0].v) {
+		ret = get_period_unit(c, f[0].v, "period", &b->unit);
+		if (ret)
+			return ret;
+	}
+	if (f[1].v) {
+		ret = get_duration(c, f[1].v, &b->duration);
+		if (ret)
+			return ret;
+	}
+	if (f[2].v)
+		return get_bool(c, f[2].v, "csv", &b->csv);
+	return 0;
+}
+
+/*
+ * alerts.hook: one command line, run with each alert event as JSON on stdin. Its program (the
+ * text before the first blank) is checked now when it is an absolute path, so a typo fails the
+ * policy rather than the first alert; a bare name is looked up in PATH when the hook runs.
+ */
+static int get_hook(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	char prog[sizeof(p->alert_hook)];
+	const char *s;
+	struct stat st;
+	size_t len, i;
+	int ret;
+
+	ret = get_scalar(c, n, "hook", "a command like /usr/local/bin/notify-billing", &s);
+	if (ret)
+		return ret;
+	len = strlen(s);
+	if (len > sizeof(p->alert_hook) - 1)
+		return fail(c, line_of(n), "hook is %zu bytes long; at most %zu fit", len,
+			    sizeof(p->alert_hook) - 1);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fail(c, line_of(n),
+				    "hook contains a control character at byte %zu; give one command line",
+				    i + 1);
+	}
+	for (i = 0; i < len && s[i] != ' '; i++)
+		prog[i] = s[i];
+	prog[i] = '\0';
+	if (i == 0)
+		return fail(c, line_of(n),
+			    "hook starts with a space; start it with the program to run");
+	if (prog[0] == '/') {
+		if (stat(prog, &st))
+			return fail(c, line_of(n),
+				    "hook program %s: %s; give the path of an installed program (or a name to look up in PATH)",
+				    prog, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return fail(c, line_of(n),
+				    "hook program %s is %s; give the path of an executable file", prog,
+				    file_type(st.st_mode));
+		if (access(prog, X_OK))
+			return fail(c, line_of(n),
+				    "hook program %s is not executable (mode %04o); run chmod +x %s",
+				    prog, (unsigned int)(st.st_mode & 07777), prog);
+	}
+	memcpy(p->alert_hook, s, len + 1);
+	return 0;
+}
+
+static int parse_alerts(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
+{
+	struct field f[] = { { .key = "hook" } };
+	int ret;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n),
+			    "alerts must be a mapping like {hook: /usr/local/bin/notify-billing}, not %s",
+			    kind(n));
+	ret = get_fields(c, n, "in alerts", f, ARRAY_LEN(f));
+	if (ret)
+		return ret;
+	if (!f[0].v)
+		return fail(c, line_of(n),
+			    "alerts has no \"hook\" key; add hook: COMMAND (run with each alert event as JSON on stdin), or remove alerts");
+	return get_hook(c, f[0].v, p);
+}
+
 enum {
 	T_VERSION,
 	T_NAME,
@@ -2314,6 +2796,9 @@ enum {
 	T_UNKNOWN,
 	T_CLOCK,
 	T_SOURCES,
+	T_TIMEZONE,
+	T_BILLING,
+	T_ALERTS,
 	T_HTTP, /* T_HTTP and after: in the order parse_http_layer() expects */
 	T_PLANS,
 	T_TENANTS,
@@ -2350,6 +2835,9 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 		[T_UNKNOWN] = { .key = "unknown_ethertype" },
 		[T_CLOCK] = { .key = "clock" },
 		[T_SOURCES] = { .key = "sources" },
+		[T_TIMEZONE] = { .key = "timezone" },
+		[T_BILLING] = { .key = "billing" },
+		[T_ALERTS] = { .key = "alerts" },
 		[T_HTTP] = { .key = "http" },
 		[T_PLANS] = { .key = "plans" },
 		[T_TENANTS] = { .key = "tenants" },
@@ -2418,6 +2906,24 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 		if (ret)
 			return ret;
 		p->clock = v;
+	}
+
+	memcpy(p->timezone, "UTC", sizeof("UTC"));
+	if (f[T_TIMEZONE].v) {
+		ret = get_timezone(c, f[T_TIMEZONE].v, p);
+		if (ret)
+			return ret;
+	}
+	p->billing = (struct sl_billing_cfg){ .unit = SL_PU_HOURS, .duration = 1, .csv = false };
+	if (f[T_BILLING].v) {
+		ret = parse_billing(c, f[T_BILLING].v, &p->billing);
+		if (ret)
+			return ret;
+	}
+	if (f[T_ALERTS].v) {
+		ret = parse_alerts(c, f[T_ALERTS].v, p);
+		if (ret)
+			return ret;
 	}
 
 	if (!f[T_SOURCES].v)

@@ -251,6 +251,15 @@ Test(policy, example_parses)
 	cr_expect_gt(p.tenants[0].n_keys, 0);
 	cr_expect_gt(p.tenants[1].n_keys, 0);
 	cr_expect_eq(p.n_groups, 2);
+	cr_expect_str_eq(p.timezone, "UTC");
+	cr_assert_eq(p.plans[0].n_quotas, 1);
+	cr_expect_eq(p.plans[0].quotas[0].mode, SL_QM_HARD);
+	cr_expect_eq(p.plans[0].quotas[0].unit, SL_PU_DAYS);
+	cr_expect_eq(p.plans[0].quotas[0].n_alerts, 2);
+	cr_assert_eq(p.plans[1].n_quotas, 1);
+	cr_expect_eq(p.plans[1].quotas[0].mode, SL_QM_SOFT);
+	cr_expect_eq(p.plans[1].quotas[0].unit, SL_PU_MONTHS);
+	cr_expect_eq(p.plans[1].quotas[0].quota, 3000000);
 	sl_policy_free(&p);
 }
 
@@ -664,7 +673,7 @@ static void tp_chdir_back(int home)
 Test(policy, truncation_never_crashes)
 {
 	static const char *const files[] = { TP_EXAMPLE, TP_GOOD_DIR "/full.yaml",
-					     TP_GOOD_DIR "/http.yaml" };
+					     TP_GOOD_DIR "/http.yaml", TP_GOOD_DIR "/quotas.yaml" };
 	struct sl_policy p0;
 	char err0[512];
 	size_t f;
@@ -1680,4 +1689,370 @@ Test(policy, plan_list_in_messages)
 	cr_expect(!strcmp(err + strlen(err) - 5, ", ..."), "%s", err);
 	sl_policy_free(&p);
 	free(buf);
+}
+
+/* Quotas, the time zone, billing and alerts. */
+
+/* The head of a policy with an HTTP layer and plan p; a test appends p's quotas list. */
+#define TP_QHEAD                                                                    \
+	"version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n" \
+	"http: {ports: 80}\nplans:\n  p:\n    rate: 1\n    quotas:\n"
+
+/* The head of a policy without an HTTP layer, for the top-level settings. */
+#define TP_THEAD "version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+
+static void tp_expect_quota(const struct sl_quota *q, const char *name, __u32 duration,
+			    __u8 unit, __u64 quota, __u8 mode, __u8 profile, __u8 prefix4,
+			    __u8 prefix6, __u8 action)
+{
+	cr_expect_str_eq(q->name, name);
+	cr_expect_eq(q->duration, duration, "%s: duration %u", name, q->duration);
+	cr_expect_eq(q->unit, unit, "%s: unit %u", name, q->unit);
+	cr_expect_eq(q->quota, quota, "%s: quota %llu", name, (unsigned long long)q->quota);
+	cr_expect_eq(q->mode, mode, "%s: mode %u", name, q->mode);
+	cr_expect_eq(q->profile, profile, "%s: profile %u", name, q->profile);
+	cr_expect_eq(q->prefix4, prefix4, "%s: prefix4 %u", name, q->prefix4);
+	cr_expect_eq(q->prefix6, prefix6, "%s: prefix6 %u", name, q->prefix6);
+	cr_expect_eq(q->action, action, "%s: action %u", name, q->action);
+}
+
+Test(policy, quota_values)
+{
+	static const __u16 pro_alerts[] = { 50, 90, 100, 150, 200, 300, 500, 1000 };
+	const struct sl_plan *pl;
+	const struct sl_quota *q;
+	struct sl_policy p;
+	char err[512] = "";
+	int i;
+
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/quotas.yaml", &p, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_str_eq(p.timezone, "UTC");
+	cr_expect_eq(p.billing.unit, SL_PU_DAYS, "billing period: day");
+	cr_expect_eq(p.billing.duration, 7);
+	cr_expect_eq(p.billing.csv, true);
+	cr_expect_str_eq(p.alert_hook, "/bin/sh -c \"cat >> /var/log/sluice-alerts.jsonl\"");
+
+	pl = tp_plan(&p, "free");
+	cr_assert_eq(pl->n_quotas, 3);
+	q = &pl->quotas[0];
+	tp_expect_quota(q, "daily", 1, SL_PU_DAYS, 1000, SL_QM_HARD, SL_QP_TENANT, 32, 64,
+			SL_OVER_DROP);
+	cr_expect_eq(q->line, 21);
+	cr_assert_eq(q->n_labels, 2);
+	cr_expect_str_eq(q->labels[0].key, "kind");
+	cr_expect_str_eq(q->labels[0].value, "trial");
+	cr_expect_str_eq(q->labels[1].key, "sku");
+	cr_expect_str_eq(q->labels[1].value, "free-daily");
+	cr_assert_eq(q->n_alerts, 2);
+	cr_expect_eq(q->alert_at[0], 80);
+	cr_expect_eq(q->alert_at[1], 100);
+	q = &pl->quotas[1];
+	tp_expect_quota(q, "per-key", 1, SL_PU_HOURS, 10000, SL_QM_HARD, SL_QP_KEY, 32, 64,
+			SL_OVER_HTTP429);
+	cr_expect_eq(q->n_labels, 0);
+	cr_expect_eq(q->n_alerts, 0);
+	q = &pl->quotas[2];
+	tp_expect_quota(q, "per-net", 15, SL_PU_MINUTES, 500, SL_QM_HARD, SL_QP_SOURCE, 24, 56,
+			SL_OVER_HTTP429);
+	cr_assert_eq(q->n_alerts, 1, "one threshold without a list");
+	cr_expect_eq(q->alert_at[0], 50);
+
+	pl = tp_plan(&p, "pro");
+	cr_assert_eq(pl->n_quotas, 2);
+	q = &pl->quotas[0];
+	tp_expect_quota(q, "quarterly", 3, SL_PU_MONTHS, 2000000, SL_QM_SOFT, SL_QP_SOURCE, 32,
+			64, SL_OVER_RESET);
+	cr_assert_eq(q->n_alerts, SL_MAX_ALERTS);
+	for (i = 0; i < SL_MAX_ALERTS; i++)
+		cr_expect_eq(q->alert_at[i], pro_alerts[i], "alert %d: %u", i, q->alert_at[i]);
+	q = &pl->quotas[1];
+	tp_expect_quota(q, "weekly", 1, SL_PU_WEEKS, 1, SL_QM_HARD, SL_QP_TENANT, 32, 64,
+			SL_OVER_DROP);
+	cr_expect(!q->n_labels && !q->n_alerts);
+
+	cr_expect_eq(tp_plan(&p, "plain")->n_quotas, 0);
+	sl_policy_free(&p);
+}
+
+/* No timezone, billing or alerts: the defaults, with or without an HTTP layer. */
+Test(policy, run_settings_defaults)
+{
+	static const char *const files[] = { TP_GOOD_DIR "/minimal.yaml",
+					     TP_GOOD_DIR "/http-minimal.yaml" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct sl_policy p;
+		char err[512] = "";
+
+		cr_assert_eq(sl_policy_load(files[i], &p, err, sizeof(err)), 0, "%s", err);
+		cr_expect_str_eq(p.timezone, "UTC", "%s", files[i]);
+		cr_expect_eq(p.billing.unit, SL_PU_HOURS, "%s", files[i]);
+		cr_expect_eq(p.billing.duration, 1, "%s", files[i]);
+		cr_expect_eq(p.billing.csv, false, "%s", files[i]);
+		cr_expect_str_eq(p.alert_hook, "", "%s", files[i]);
+		sl_policy_free(&p);
+	}
+}
+
+/* Each key of billing has its own default, and the settings need no http section. */
+Test(policy, billing_partial)
+{
+	static const struct {
+		const char *billing;
+		__u8 unit;
+		__u32 duration;
+		bool csv;
+	} cases[] = {
+		{ "{}", SL_PU_HOURS, 1, false },
+		{ "{period: months}", SL_PU_MONTHS, 1, false },
+		{ "{duration: 15, period: minute}", SL_PU_MINUTES, 15, false },
+		{ "{csv: true}", SL_PU_HOURS, 1, true },
+		{ "{period: weeks, duration: 1000, csv: off}", SL_PU_WEEKS, 1000, false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], err[512] = "";
+		struct sl_policy p;
+
+		snprintf(text, sizeof(text), TP_THEAD "billing: %s\n", cases[i].billing);
+		cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s: %s", cases[i].billing,
+			     err);
+		cr_expect_eq(p.billing.unit, cases[i].unit, "%s", cases[i].billing);
+		cr_expect_eq(p.billing.duration, cases[i].duration, "%s", cases[i].billing);
+		cr_expect_eq(p.billing.csv, cases[i].csv, "%s", cases[i].billing);
+		sl_policy_free(&p);
+	}
+}
+
+/* Period words for quotas and billing alike: plural or singular, lowercase, nothing else. */
+Test(policy, period_unit_words)
+{
+	static const struct {
+		const char *text;
+		int unit; /* -1: refused */
+	} words[] = {
+		{ "minutes", SL_PU_MINUTES }, { "minute", SL_PU_MINUTES }, { "hours", SL_PU_HOURS },
+		{ "hour", SL_PU_HOURS },      { "days", SL_PU_DAYS },	   { "day", SL_PU_DAYS },
+		{ "weeks", SL_PU_WEEKS },     { "week", SL_PU_WEEKS },	   { "months", SL_PU_MONTHS },
+		{ "month", SL_PU_MONTHS },    { "Days", -1 },		   { "dayss", -1 },
+		{ "s", -1 },		      { "\"\"", -1 },		   { "years", -1 },
+		{ "\"day\\0\"", -1 },	      { "1d", -1 },		   { "[days]", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		char text[512], err[512] = "";
+		struct sl_policy p;
+		int ret;
+
+		snprintf(text, sizeof(text), TP_QHEAD "      - {name: q, unit: %s, quota: 1}\n",
+			 words[i].text);
+		ret = tp_parse(text, &p, err, sizeof(err));
+		if (words[i].unit >= 0)
+			cr_expect(!ret && p.plans[0].quotas[0].unit == words[i].unit,
+				  "quota unit %s: %s", words[i].text, err);
+		else
+			cr_expect(ret == -EINVAL && !strncmp(err, "t.yaml:10: unit", 15),
+				  "quota unit %s: %s", words[i].text, err);
+		sl_policy_free(&p);
+
+		snprintf(text, sizeof(text), TP_THEAD "billing: {period: %s}\n", words[i].text);
+		ret = tp_parse(text, &p, err, sizeof(err));
+		if (words[i].unit >= 0)
+			cr_expect(!ret && p.billing.unit == words[i].unit, "billing period %s: %s",
+				  words[i].text, err);
+		else
+			cr_expect(ret == -EINVAL && !strncmp(err, "t.yaml:5: period", 16),
+				  "billing period %s: %s", words[i].text, err);
+		sl_policy_free(&p);
+	}
+}
+
+/* Exactly SL_MAX_QUOTAS quotas and SL_MAX_ALERTS thresholds fit; the limits are in range. */
+Test(policy, quota_limits)
+{
+	char text[2048], err[512] = "";
+	struct sl_policy p;
+	size_t n;
+	int i;
+
+	n = snprintf(text, sizeof(text), TP_QHEAD);
+	for (i = 0; i < SL_MAX_QUOTAS; i++)
+		n += snprintf(text + n, sizeof(text) - n,
+			      "      - {name: q%d, unit: days, quota: 1, alert_at: [1, 2, 3, 4, 5, 6, 7, 1000]}\n",
+			      i);
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.plans[0].n_quotas, SL_MAX_QUOTAS);
+	cr_expect_str_eq(p.plans[0].quotas[SL_MAX_QUOTAS - 1].name, "q7");
+	cr_expect_eq(p.plans[0].quotas[SL_MAX_QUOTAS - 1].line, 10 + SL_MAX_QUOTAS - 1);
+	cr_expect_eq(p.plans[0].quotas[0].n_alerts, SL_MAX_ALERTS);
+	cr_expect_eq(p.plans[0].quotas[0].alert_at[SL_MAX_ALERTS - 1], 1000);
+	sl_policy_free(&p);
+
+	snprintf(text, sizeof(text),
+		 TP_QHEAD "      - {name: q, unit: day, duration: 1000, quota: 1099511627775, "
+			  "alert_at: [], profile: source, prefix4: 0, prefix6: 128}\n");
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	tp_expect_quota(&p.plans[0].quotas[0], "q", 1000, SL_PU_DAYS, SL_QUSED_MASK, SL_QM_HARD,
+			SL_QP_SOURCE, 0, 128, SL_OVER_DROP);
+	cr_expect_eq(p.plans[0].quotas[0].n_alerts, 0, "alert_at: [] is no alerts");
+	sl_policy_free(&p);
+
+	snprintf(text, sizeof(text),
+		 TP_QHEAD "      - {name: q, unit: days, quota: 1, profile: source, prefix6: 129}\n");
+	cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), -EINVAL);
+	cr_expect(!strncmp(err, "t.yaml:10: prefix6 129 is out of range; give 0 to 128", 52),
+		  "%s", err);
+	tp_expect_empty(&p, "prefix6");
+	sl_policy_free(&p);
+}
+
+/* A quota's action is the plan's unless it names one; a tenant's overrides do not change it. */
+Test(policy, quota_action_default)
+{
+	static const char text[] =
+		"version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+		"http: {ports: 80}\nplans:\n"
+		"  a: {rate: 1, action: reset, quotas: [{name: q, unit: days, quota: 1}]}\n"
+		"  b: {rate: 1, quotas: [{name: q, unit: days, quota: 1, action: http429}]}\n"
+		"tenants:\n  - {name: t, plan: a, overrides: {action: http429}}\n";
+	struct sl_policy p;
+	char err[512] = "";
+
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(tp_plan(&p, "a")->quotas[0].action, SL_OVER_RESET);
+	cr_expect_eq(tp_plan(&p, "b")->quotas[0].action, SL_OVER_HTTP429);
+	cr_expect_eq(p.tenants[0].lim.action, SL_OVER_HTTP429);
+	sl_policy_free(&p);
+}
+
+static void tp_expect_tz_refused(const char *tz, const char *want)
+{
+	char text[512], err[512] = "";
+	struct sl_policy p;
+
+	snprintf(text, sizeof(text), TP_THEAD "timezone: %s\n", tz);
+	cr_expect_eq(tp_parse(text, &p, err, sizeof(err)), -EINVAL, "%s: accepted", tz);
+	cr_expect(!strncmp(err, "t.yaml:5: ", 10) && strstr(err, want), "%s: %s", tz, err);
+	tp_expect_empty(&p, tz);
+	sl_policy_free(&p);
+}
+
+Test(policy, timezone_names)
+{
+	char text[512], err[512] = "", longname[80];
+	struct sl_policy p;
+
+	snprintf(text, sizeof(text), TP_THEAD "timezone: \"UTC\"\n");
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(p.timezone, "UTC");
+	sl_policy_free(&p);
+
+	memset(longname, 'A', 64);
+	longname[64] = '\0';
+	tp_expect_tz_refused(longname, "is 64 characters long; at most 63 fit");
+	tp_expect_tz_refused("\"\"", "timezone has no value");
+	tp_expect_tz_refused("{name: UTC}", "timezone must be UTC or a zone name");
+	tp_expect_tz_refused("Etc/../UTC", "contains \"..\"");
+	tp_expect_tz_refused("/usr/share/zoneinfo/UTC", "is a path");
+	tp_expect_tz_refused("\"Europe/Berlin \"", "contains ' '");
+	tp_expect_tz_refused("\"Europe/Berlin\\t\"", "contains byte 0x09");
+	tp_expect_tz_refused("\"Europe/M\\u00fcnchen\"", "contains byte 0xc3");
+	tp_expect_tz_refused("\"Europe/Berlin\\0\"", "contains a NUL character");
+	tp_expect_tz_refused("Nowhere/Atlantis", "is not installed (/usr/share/zoneinfo/Nowhere/");
+}
+
+Test(policy, timezone_berlin)
+{
+	char text[512], err[512] = "";
+	struct sl_policy p;
+	struct stat st;
+
+	if (stat("/usr/share/zoneinfo/Europe/Berlin", &st))
+		cr_skip_test("tzdata not installed (/usr/share/zoneinfo/Europe/Berlin missing): sudo scripts/install-deps.sh");
+	snprintf(text, sizeof(text), TP_THEAD "timezone: Europe/Berlin\n");
+	cr_assert_eq(tp_parse(text, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(p.timezone, "Europe/Berlin");
+	sl_policy_free(&p);
+
+	/* The letter case of the file name counts, as it does for TZ. */
+	tp_expect_tz_refused("europe/berlin", "is not installed");
+	tp_expect_tz_refused("Europe", "is not a zone: /usr/share/zoneinfo/Europe is a directory");
+	tp_expect_tz_refused("Europe/", "is not a zone: /usr/share/zoneinfo/Europe/ is a directory");
+}
+
+/* Parse `alerts: {hook: HOOK}`; returns the result, and the hook or the error in out. */
+static int tp_hook(const char *hook, char *out, size_t len)
+{
+	char *text = malloc(strlen(hook) + 256), err[1024] = "";
+	struct sl_policy p;
+	int ret;
+
+	cr_assert_not_null(text);
+	sprintf(text, TP_THEAD "alerts:\n  hook: %s\n", hook);
+	ret = tp_parse(text, &p, err, sizeof(err));
+	snprintf(out, len, "%s", ret ? err : p.alert_hook);
+	if (ret)
+		tp_expect_empty(&p, hook);
+	sl_policy_free(&p);
+	free(text);
+	return ret;
+}
+
+Test(policy, alert_hook)
+{
+	char dir[64], exe[128], plain[128], got[1024], hook[1024], want[512];
+
+	tp_mkdtemp(dir);
+	snprintf(exe, sizeof(exe), "%s/notify", dir);
+	snprintf(plain, sizeof(plain), "%s/notes", dir);
+	tp_write(exe, "#!/bin/sh\ncat >/dev/null\n", 0700);
+	tp_write(plain, "not a program\n", 0600);
+
+	cr_expect_eq(tp_hook(exe, got, sizeof(got)), 0, "%s", got);
+	cr_expect_str_eq(got, exe);
+	snprintf(hook, sizeof(hook), "\"%s --channel billing\"", exe);
+	cr_expect_eq(tp_hook(hook, got, sizeof(got)), 0, "arguments after the program: %s", got);
+	cr_expect(!strcmp(got + strlen(exe), " --channel billing"), "%s", got);
+	cr_expect_eq(tp_hook("notify-billing --all", got, sizeof(got)), 0,
+		     "a bare name is found in PATH when it runs: %s", got);
+	cr_expect_str_eq(got, "notify-billing --all");
+
+	cr_expect_eq(tp_hook(plain, got, sizeof(got)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "t.yaml:6: hook program %s is not executable (mode 0600); run chmod +x %s", plain,
+		 plain);
+	cr_expect_str_eq(got, want);
+	cr_expect_eq(tp_hook(dir, got, sizeof(got)), -EINVAL);
+	cr_expect(strstr(got, "is a directory; give the path of an executable file"), "%s", got);
+	snprintf(hook, sizeof(hook), "%s/gone -x", dir);
+	cr_expect_eq(tp_hook(hook, got, sizeof(got)), -EINVAL);
+	snprintf(want, sizeof(want), "t.yaml:6: hook program %s/gone: No such file or directory;",
+		 dir);
+	cr_expect(!strncmp(got, want, strlen(want)), "%s", got);
+	cr_expect_eq(tp_hook("\"/bin/sh\\n-c x\"", got, sizeof(got)), -EINVAL);
+	cr_expect(strstr(got, "hook contains a control character at byte 8"), "%s", got);
+	cr_expect_eq(tp_hook("\" /bin/sh\"", got, sizeof(got)), -EINVAL);
+	cr_expect(strstr(got, "hook starts with a space"), "%s", got);
+	cr_expect_eq(tp_hook("[/bin/sh]", got, sizeof(got)), -EINVAL);
+	cr_expect(strstr(got, "hook must be a command"), "%s", got);
+
+	/* At most sizeof(alert_hook) - 1 bytes. */
+	memset(hook, 'x', 511);
+	hook[511] = '\0';
+	cr_expect_eq(tp_hook(hook, got, sizeof(got)), 0, "%s", got);
+	cr_expect_eq(strlen(got), 511);
+	hook[511] = 'x';
+	hook[512] = '\0';
+	cr_expect_eq(tp_hook(hook, got, sizeof(got)), -EINVAL);
+	cr_expect_str_eq(got, "t.yaml:6: hook is 512 bytes long; at most 511 fit");
+	tp_rmdir(dir);
+}
+
+Test(policy, mutations_never_crash_quotas)
+{
+	tp_mutate(TP_GOOD_DIR "/quotas.yaml");
 }

@@ -805,8 +805,9 @@ static int rn_qwrite(struct rn *r, uint32_t tidx, int64_t now_ns)
 		idx = sl_period_index(q->unit, q->duration, q->start);
 		s->mode = q->mode;
 		s->profile = q->profile;
-		s->prefix4 = 32;
-		s->prefix6 = 64;
+		s->prefix4 = q->prefix4;
+		s->prefix6 = q->prefix6;
+		s->action = q->action;
 		s->tag = sl_rquota_tag(q, idx);
 		{
 			struct sl_rquota nq = *q;
@@ -900,6 +901,9 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 				}
 				q->tidx = tidx;
 				q->mode = pq->mode;
+				q->prefix4 = pq->prefix4;
+				q->prefix6 = pq->prefix6;
+				q->action = pq->action;
 				q->units = pq->quota;
 				q->n_alerts = (uint16_t)pq->n_alerts;
 				memcpy(q->alert_at, pq->alert_at, sizeof(q->alert_at));

@@ -49,6 +49,8 @@ struct sl_rquota {
 	uint8_t unit, mode, profile;
 	uint8_t reset_gen; /* bumped by `sluice quota reset`: a new tag, a fresh count */
 	uint8_t live;      /* in the running policy */
+	uint8_t prefix4, prefix6, action; /* profile source aggregates; refusal action */
+	uint8_t _pad[3];
 	uint16_t n_alerts;
 	uint16_t alert_at[SL_MAX_ALERTS];
 	uint32_t duration;

@@ -952,9 +952,41 @@ struct rn_qscan {
 	uint32_t n;
 };
 
+/* Units used in q's current period: the counter, or the most used subject's (key, source). */
+static void rn_quota_read(struct rn *r, struct sl_rquota *q)
+{
+	uint32_t tag = sl_rquota_tag(q, sl_period_index(q->unit, q->duration, q->start));
+
+	if (q->profile == SL_QP_TENANT) {
+		struct sl_qkey k = { .tenant = (__u16)q->tidx, .slot = q->slot };
+		__u64 w = 0;
+
+		bpf_map_lookup_elem(r->m.qcnt, &k, &w);
+		q->used = (w >> SL_QUSED_BITS) == tag ? w & SL_QUSED_MASK : 0;
+		q->subjects = 1;
+	} else {
+		struct sl_qkey k, next;
+		bool first = true;
+		__u64 w;
+
+		q->used = 0;
+		q->subjects = 0;
+		while (!bpf_map_get_next_key(r->m.qcnt, first ? NULL : &k, &next)) {
+			first = false;
+			k = next;
+			if (k.tenant != q->tidx || k.slot != q->slot ||
+			    bpf_map_lookup_elem(r->m.qcnt, &k, &w) || (w >> SL_QUSED_BITS) != tag)
+				continue;
+			q->subjects++;
+			if ((w & SL_QUSED_MASK) > q->used)
+				q->used = w & SL_QUSED_MASK;
+		}
+	}
+}
+
 /*
- * Turn ended quota periods, read usage, fire alerts. Returns true when a tenant's slots were
- * rewritten.
+ * Turn ended quota periods, read usage, fire alerts. Returns 0 or the errno of a failed
+ * write of a tenant's slots.
  */
 static int rn_quota_tick(struct rn *r, int64_t now_ns)
 {
@@ -964,9 +996,9 @@ static int rn_quota_tick(struct rn *r, int64_t now_ns)
 
 	for (int i = 0; i < r->n_q; i++) {
 		struct sl_rquota *q = &r->q[i];
-		int64_t idx;
-		uint32_t tag;
 
+		/* Read under the period's own tag first: at its end this is its final count. */
+		rn_quota_read(r, q);
 		if (now_s >= q->end) {
 			/* Closed: remember it, then the period holding now (counted since its tag). */
 			memmove(q->hist + 1, q->hist, sizeof(q->hist[0]) * (SL_QHIST_MAX - 1));
@@ -980,34 +1012,7 @@ static int rn_quota_tick(struct rn *r, int64_t now_ns)
 			q->used = 0;
 			dirty[q->tidx] = true;
 		}
-		idx = sl_period_index(q->unit, q->duration, q->start);
-		tag = sl_rquota_tag(q, idx);
-		if (q->profile == SL_QP_TENANT) {
-			struct sl_qkey k = { .tenant = (__u16)q->tidx, .slot = q->slot };
-			__u64 w = 0;
-
-			bpf_map_lookup_elem(r->m.qcnt, &k, &w);
-			q->used = (w >> SL_QUSED_BITS) == tag ? w & SL_QUSED_MASK : 0;
-			q->subjects = 1;
-		} else {
-			struct sl_qkey k, next;
-			bool first = true;
-			__u64 w;
-
-			q->used = 0;
-			q->subjects = 0;
-			while (!bpf_map_get_next_key(r->m.qcnt, first ? NULL : &k, &next)) {
-				first = false;
-				k = next;
-				if (k.tenant != q->tidx || k.slot != q->slot ||
-				    bpf_map_lookup_elem(r->m.qcnt, &k, &w) ||
-				    (w >> SL_QUSED_BITS) != tag)
-					continue;
-				q->subjects++;
-				if ((w & SL_QUSED_MASK) > q->used)
-					q->used = w & SL_QUSED_MASK;
-			}
-		}
+		rn_quota_read(r, q);
 		for (int a = 0; a < q->n_alerts; a++) {
 			if (q->fired & (1u << a))
 				continue;
@@ -1420,14 +1425,18 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 
 		now_ns = rn_now_ns(&r);
 		now_s = now_ns / 1000000000;
-		/* What was counted until now belongs to the period it was counted in. */
+		if (!r.bp_end)
+			rn_billing_period(&r, now_s); /* the first start */
+		/*
+		 * What was counted since the last read goes to the open period; at its end it is
+		 * closed (final revisions) right after. A period that ended while the daemon was
+		 * down gets what was counted meanwhile: billed late, never lost.
+		 */
 		if ((err = rn_collect(&r, now_s)))
 			rn_log(&r, "error", "counters_read_failed", "error=\"%s\"", strerror(-err));
-		if (r.bp_end && now_s >= r.bp_end) {
+		if (now_s >= r.bp_end) {
 			rn_billing_period(&r, now_s);
 			next_flush = 0;
-		} else if (!r.bp_end) {
-			rn_billing_period(&r, now_s);
 		}
 		if ((err = rn_quota_tick(&r, now_ns)))
 			rn_log(&r, "error", "quota_write_failed", "error=\"%s\"", strerror(-err));

@@ -37,7 +37,7 @@ PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats
              userspace/tenants.c userspace/util.c userspace/period.c userspace/billing.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
              userspace/loader.c userspace/attach.c userspace/view.c \
-             userspace/apply_http.c userspace/tview.c userspace/run.c
+             userspace/apply_http.c userspace/tview.c
 CMD_SRCS  := $(wildcard userspace/cmd_*.c)
 MAIN_SRCS := userspace/main.c
 

@@ -250,12 +250,14 @@ __attribute__((noinline)) int sl_http_group_of(__u32 gen)
  * that order. Returns SL_O_PASS or the refusal's outcome; a refusal gives back every charge
  * already taken.
  */
-static __always_inline int sl_http_tenant(const struct sl_tenant_cfg *tc,
+static __always_inline int sl_http_tenant(struct sl_scratch *sc, const struct sl_tenant_cfg *tc,
 					  struct sl_tenant_state *ts, const struct sl_groupcfg *gc,
 					  __u32 gi, const struct sl_gcfg *g, __u64 payload, int dry)
 {
-	__u64 c_req, c_bytes = 0, c_grp[SL_MAX_GROUP_LIMITS] = {};
+	__u64 c_req, c_bytes = 0, *c_grp = sc->c_grp; /* in the scratch map: stack is short */
 	int l, refused = 0;
+
+	__builtin_memset(c_grp, 0, sizeof(sc->c_grp));
 
 	c_req = sl_http_take(&ts->req_tat, &tc->req, tc->flags, g, 1);
 	if (!c_req)
@@ -436,7 +438,7 @@ static __always_inline int sl_http_judge(void *ctx)
 		if (quota)
 			o = sc->dry ? SL_O_DRYRUN : SL_O_DROP;
 		else
-			o = sl_http_tenant(tc, ts, gc, gi, g, sc->payload, sc->dry);
+			o = sl_http_tenant(sc, tc, ts, gc, gi, g, sc->payload, sc->dry);
 		if (!quota && o != SL_O_PASS)
 			sl_quota_refund(sc->tenant, w);
 	} else {

@@ -215,6 +215,8 @@ struct sl_scratch {
 	struct sl_qslot qs[SL_MAX_QUOTAS]; /* the tenant's quotas, copied under its lock */
 	struct sl_qkey qk;
 	__u64 qzero;
+	__u64 qnow;   /* ns, read once per request */
+	__u64 c_grp[SL_MAX_GROUP_LIMITS]; /* sl_http_tenant(): group charges to give back */
 	__u64 qover;  /* units of this request past a soft quota (the most over any one) */
 	__u32 qn;     /* quotas in qs[] */
 	__u32 qtaken; /* bit i: quota i charged this request (under tag qtag[i]) */

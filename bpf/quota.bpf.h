@@ -19,6 +19,9 @@
  * period's too, so that the period turns at its end to the nanosecond even if the controller
  * is late or down.
  *
+ * Rolling windows (SL_QF_ROLLING, sluice_abi.h) count cumulatively across the slices of the
+ * window; the limit moves up as units leave the window.
+ *
  * Soft quotas take the same path but never refuse; what a request takes past the limit is its
  * overage (sc->qover), counted into units_over for billing.
  *
@@ -45,19 +48,14 @@ static __always_inline void sl_quota_key(struct sl_scratch *sc, __u32 tenant, __
 }
 
 /* Whether quota slot i admits `w` more units; if so they are taken. */
-static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __u32 i, __u64 now,
-					 __u32 w)
+static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __u32 i, __u32 w)
 {
 	const struct sl_qslot *s = &sc->qs[i & (SL_MAX_QUOTAS - 1)];
-	__u64 limit = s->limit, used, old, nw, *cnt;
-	__u32 tag = s->tag, t;
-	int hard = s->mode == 0;
+	__u64 limit, used, old, nw, *cnt;
+	__u32 tag, t, wtag;
+	int hard, rolling;
 
-	if (s->end_ns && now >= s->end_ns) {
-		tag = s->tag_next;
-		limit = s->limit_next;
-	}
-	tag &= SL_QTAG_MASK;
+	/* The counter first: what is read from s after the helper calls needs no stack. */
 	sl_quota_key(sc, tenant, i, s);
 	cnt = bpf_map_lookup_elem(&sl_qcnt_v1, &sc->qk);
 	if (!cnt) {
@@ -65,11 +63,30 @@ static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __
 		bpf_map_update_elem(&sl_qcnt_v1, &sc->qk, &sc->qzero, BPF_NOEXIST);
 		cnt = bpf_map_lookup_elem(&sl_qcnt_v1, &sc->qk);
 		if (!cnt)
-			return !hard;
+			return s->mode != 0;
 	}
+	hard = s->mode == 0;
+	rolling = s->flags & SL_QF_ROLLING;
+	tag = s->tag;
+	limit = s->limit;
+	if (s->end_ns && sc->qnow >= s->end_ns) {
+		tag = s->tag_next;
+		limit = s->limit_next;
+	}
+	tag &= SL_QTAG_MASK;
 	for (t = 0; t < SL_QUOTA_TRIES; t++) {
 		old = *(volatile __u64 *)cnt;
-		used = (old >> SL_QUSED_BITS) == tag ? old & SL_QUSED_MASK : 0;
+		wtag = old >> SL_QUSED_BITS;
+		if (!rolling) {
+			used = wtag == tag ? old & SL_QUSED_MASK : 0;
+		} else {
+			/* Another CPU already moved to the next slice: so does this request. */
+			if (wtag == (s->tag_next & SL_QTAG_MASK) && tag != wtag) {
+				tag = wtag;
+				limit = s->limit_next;
+			}
+			used = old & SL_QUSED_MASK;
+		}
 		if (used + w > limit) {
 			__u64 over = used >= limit ? w : used + w - limit;
 
@@ -82,6 +99,16 @@ static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __
 		if (__sync_val_compare_and_swap(cnt, old, nw) == old) {
 			sc->qtaken |= 1U << (i & (SL_MAX_QUOTAS - 1));
 			sc->qtag[i & (SL_MAX_QUOTAS - 1)] = tag;
+			/*
+			 * Only one CPU moves the word to a new tag, and it keeps what the word
+			 * held: a calendar period's final count (profile tenant), or the count
+			 * a rolling window's slice starts with.
+			 */
+			if (wtag != tag && (rolling || s->profile == 0)) {
+				sc->qk.key_id = SL_QSNAP_ID | ((rolling ? tag : wtag) % SL_QSNAP_RING);
+				sc->qzero = rolling ? ((__u64)tag << SL_QUSED_BITS) | used : old;
+				bpf_map_update_elem(&sl_qcnt_v1, &sc->qk, &sc->qzero, BPF_ANY);
+			}
 			return 1;
 		}
 	}
@@ -144,7 +171,6 @@ __attribute__((noinline)) int sl_quota_take(__u32 tenant, __u32 w)
 	struct sl_scratch *sc;
 	struct sl_tquota *tq;
 	__u32 zero = 0, idx = tenant, i, n;
-	__u64 now;
 
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
 	if (!sc)
@@ -163,11 +189,11 @@ __attribute__((noinline)) int sl_quota_take(__u32 tenant, __u32 w)
 	if (!n)
 		return 0;
 	sc->qn = n;
-	now = sl_now_fine() >> SL_TU_SHIFT;
+	sc->qnow = sl_now_fine() >> SL_TU_SHIFT;
 	for (i = 0; i < SL_MAX_QUOTAS; i++) {
 		if (i >= n)
 			break;
-		if (!sl_quota_slot(sc, tenant, i, now, w)) {
+		if (!sl_quota_slot(sc, tenant, i, w)) {
 			sl_quota_giveback(sc, tenant, w);
 			return 1 + i;
 		}

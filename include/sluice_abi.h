@@ -373,13 +373,31 @@ struct sl_qslot {
 	__u8 prefix4;  /* profile 2 */
 	__u8 prefix6;
 	__u8 action;   /* enum sl_over_action of refusals */
-	__u8 _pad[3];
+	__u8 flags;    /* SL_QF_* */
+	__u8 _pad[2];
 	__u32 tag;      /* tag of the current period */
 	__u32 tag_next; /* tag from end_ns on (the controller moves everything along after) */
 	__u64 limit;      /* units allowed in the current period, credits included */
 	__u64 limit_next; /* units allowed from end_ns on */
 	__u64 end_ns;     /* bpf_ktime_get_ns() at the end of the current period; 0: no end */
 };
+
+/*
+ * A rolling window (profile tenant only): the window is cut into slices, each slice is a
+ * "period" with its own tag, and the counter word counts units cumulatively across slices
+ * instead of from 0. The limit of a slice is the quota plus every unit that has left the
+ * window by then (the controller works it out from the slices' starting counts), so
+ * "used + weight <= limit" is "units in the window <= quota". The request that moves the word
+ * to a new slice's tag records the count at that slice's start under the counter's key with
+ * key_id SL_QSNAP_ID | (tag % SL_QSNAP_RING), value (tag << SL_QUSED_BITS | count).
+ *
+ * A calendar quota of profile tenant keeps the same way the word a new period replaces: under
+ * key_id SL_QSNAP_ID | (old tag % SL_QSNAP_RING), the old word itself, so the controller reads
+ * a closed period's final count even when the first request of the next one came first.
+ */
+#define SL_QF_ROLLING 0x1
+#define SL_QSNAP_ID   0x80000000u
+#define SL_QSNAP_RING 64
 
 /* Value of SL_MAP_QCFG (ARRAY[SL_MAX_TENANTS], by tenant index). */
 struct sl_tquota {

@@ -387,6 +387,31 @@ static uint32_t rn_map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
+/*
+ * Whether the pinned maps are other maps than the ones open (a purge, then an attach, made new
+ * ones): if so they are opened instead and 1 is returned.
+ */
+static int rn_maps_renewed(struct rn *r)
+{
+	char path[512];
+	struct sl_maps nm;
+	uint32_t id;
+	int fd;
+
+	if (sl_pin_path(path, sizeof(path), r->o->pin_root, SL_PIN_MAPS_DIR, SL_MAP_TSTATS))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* purged and not attached again (yet): keep reading the old ones */
+	id = rn_map_id(fd);
+	close(fd);
+	if (!id || id == rn_map_id(r->m.tstats) || sl_maps_open(r->o->pin_root, &nm))
+		return 0;
+	sl_maps_close(&r->m);
+	r->m = nm;
+	return 1;
+}
+
 static struct sl_rseen *rn_seen(struct rn *r, const struct sl_tenmeta *meta, uint32_t key_id)
 {
 	struct sl_rseen *s;
@@ -962,6 +987,12 @@ static void rn_quota_read(struct rn *r, struct sl_rquota *q)
 		__u64 w = 0;
 
 		bpf_map_lookup_elem(r->m.qcnt, &k, &w);
+		if ((w >> SL_QUSED_BITS) != tag) {
+			/* The next period began: its first request kept this one's word. */
+			k.key_id = SL_QSNAP_ID | (tag % SL_QSNAP_RING);
+			w = 0;
+			bpf_map_lookup_elem(r->m.qcnt, &k, &w);
+		}
 		q->used = (w >> SL_QUSED_BITS) == tag ? w & SL_QUSED_MASK : 0;
 		q->subjects = 1;
 	} else {
@@ -1427,6 +1458,13 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		now_s = now_ns / 1000000000;
 		if (!r.bp_end)
 			rn_billing_period(&r, now_s); /* the first start */
+		if (rn_maps_renewed(&r)) {
+			/* New maps hold no policy yet: apply it, then count them from zero. */
+			rn_log(&r, "warn", "maps_renewed", "pin_root=%s action=policy_applied_again",
+			       r.o->pin_root);
+			if (!rn_apply_policy(&r, false) && (err = rn_quota_sync(&r, now_ns)))
+				rn_log(&r, "error", "quota_write_failed", "error=\"%s\"", strerror(-err));
+		}
 		/*
 		 * What was counted since the last read goes to the open period; at its end it is
 		 * closed (final revisions) right after. A period that ended while the daemon was

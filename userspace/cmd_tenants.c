@@ -24,6 +24,8 @@ static void sl_tstats_fields_json(struct sl_json *j, const struct sl_tstats *s)
 	sl_json_u64(j, "bytes_in", s->bytes_in);
 	sl_json_u64(j, "bytes_out", s->bytes_out);
 	sl_json_u64(j, "bytes_drop", s->bytes_drop);
+	sl_json_u64(j, "quota_dropped", s->req_quota);
+	sl_json_u64(j, "units_over", s->units_over);
 }
 
 static void sl_tenant_json(struct sl_json *j, const struct sl_tview *v, const struct sl_tview_tenant *t,

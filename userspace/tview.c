@@ -105,7 +105,7 @@ int sl_tview_read(const struct sl_maps *m, struct sl_tview *v)
 		if ((err = sl_tovf_read(m->tovf, v->t[i].idx, &st)))
 			break;
 		if (st.req_pass || st.req_drop || st.req_dryrun || st.req_retrans || st.bytes_in ||
-		    st.bytes_out || st.bytes_drop)
+		    st.bytes_out || st.bytes_drop || st.units || st.units_over)
 			err = sl_tview_one(&k, &st, c);
 	}
 out:

@@ -732,7 +732,7 @@ FX_TEST_BOTH(http, body_like_request)
  * sl_qcfg_v1 directly, under its lock as `sluice run` does.
  */
 struct hq_slot {
-	__u8 mode, profile, prefix4, prefix6;
+	__u8 mode, profile, prefix4, prefix6, flags;
 	__u32 tag, tag_next;
 	__u64 limit, limit_next, end_ns;
 };
@@ -745,6 +745,7 @@ static void hq_set(struct hx *x, __u16 tenant, int n, const struct hq_slot *q)
 	for (int i = 0; i < n; i++) {
 		tq.s[i] = (struct sl_qslot){ .mode = q[i].mode, .profile = q[i].profile,
 					    .prefix4 = q[i].prefix4, .prefix6 = q[i].prefix6,
+					    .flags = q[i].flags,
 					    .tag = q[i].tag, .tag_next = q[i].tag_next,
 					    .limit = q[i].limit, .limit_next = q[i].limit_next,
 					    .end_ns = q[i].end_ns };
@@ -758,6 +759,17 @@ static __u64 hq_word(struct hx *x, __u16 tenant, __u8 slot)
 {
 	struct sl_qkey k = { .tenant = tenant, .slot = slot };
 	__u64 w = 0;
+
+	bpf_map_lookup_elem(x->f.m.qcnt, &k, &w);
+	return w;
+}
+
+/* A word the data plane kept at a turn of tag `tag` (sluice_abi.h, SL_QSNAP_ID); ~0: none. */
+static __u64 hq_snap(struct hx *x, __u16 tenant, __u8 slot, __u32 tag)
+{
+	struct sl_qkey k = { .tenant = tenant, .slot = slot,
+			     .key_id = SL_QSNAP_ID | (tag % SL_QSNAP_RING) };
+	__u64 w = ~0ULL;
 
 	bpf_map_lookup_elem(x->f.m.qcnt, &k, &w);
 	return w;
@@ -866,11 +878,45 @@ FX_TEST_BOTH(quota, period_turns_at_end)
 		pass++;
 	cr_assert_eq(pass, 3);
 	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(8, 3));
+	cr_assert_eq(hq_snap(&x, 2, 0, 7), HQ_WORD(7, 2), "the closed period's count is kept");
 	/* A new tag from the controller (a reset) starts the count over. */
 	q = (struct hq_slot){ .tag = 9, .limit = 1 };
 	hq_set(&x, 2, 1, &q);
 	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
 	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP);
+}
+
+/*
+ * A rolling window counts across slices; its limit grows by what leaves the window, and the
+ * request that opens a slice records the count the slice starts with.
+ */
+FX_TEST_BOTH(quota, rolling_window)
+{
+	struct hq_slot q = { .flags = SL_QF_ROLLING, .tag = 10, .tag_next = 11, .limit = 5,
+			     .limit_next = 7, .end_ns = FX_T0 + FX_SEC };
+	struct hx x;
+	int pass = 0;
+
+	hq_open(&x);
+	hq_set(&x, 2, 1, &q);
+	for (int i = 0; i < 7; i++)
+		pass += hx_req(&x, h, HQ_REQ) == FX_PASS;
+	cr_assert_eq(pass, 5);
+	cr_assert_eq(hq_snap(&x, 2, 0, 10), HQ_WORD(10, 0));
+	/* The next slice: 2 units have left the window, so 2 more fit, counted on from 5. */
+	fx_clock(&x.f, FX_T0 + FX_SEC);
+	for (pass = 0; pass < 5 && hx_req(&x, h, HQ_REQ) == FX_PASS;)
+		pass++;
+	cr_assert_eq(pass, 2);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(11, 7));
+	cr_assert_eq(hq_snap(&x, 2, 0, 11), HQ_WORD(11, 5));
+	/* The controller moves on (tag 11 current, 12 next): the count is not reset. */
+	q = (struct hq_slot){ .flags = SL_QF_ROLLING, .tag = 11, .tag_next = 12, .limit = 8,
+			      .limit_next = 8, .end_ns = FX_T0 + 2 * FX_SEC };
+	hq_set(&x, 2, 1, &q);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
+	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP);
+	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(11, 8));
 }
 
 /* A soft quota admits past its limit and counts the units past it as overage. */

@@ -12,7 +12,7 @@ import json
 import struct
 import sys
 
-# include/sluice_abi.h: struct sl_tstats, eight __u64 in this order.
+# include/sluice_abi.h: struct sl_tstats, ten __u64 in this order.
 FIELDS = ["req_pass", "req_drop", "req_dryrun", "req_retrans", "units", "bytes_in",
           "bytes_out", "bytes_drop", "req_quota", "units_over"]
 SL_TENANT_UNKNOWN = 1024
@@ -30,7 +30,7 @@ def add(dst, name, vals):
 
 # `sluice --json tenants` field names -> the struct's (include/sluice_abi.h).
 CLI_NAMES = {"admitted": "req_pass", "dropped": "req_drop", "dry_run": "req_dryrun",
-             "retransmissions": "req_retrans"}
+             "retransmissions": "req_retrans", "quota_dropped": "req_quota"}
 
 
 def cli_vals(t):

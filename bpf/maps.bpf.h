@@ -216,6 +216,8 @@ struct sl_scratch {
 	struct sl_qkey qk;
 	__u64 qzero;
 	__u64 qnow;   /* ns, read once per request */
+	__u64 ql, qb; /* sl_quota_slot(): limit and base of the slot's period now */
+	__u32 qt, _pad3; /* ...and its tag */
 	__u64 c_grp[SL_MAX_GROUP_LIMITS]; /* sl_http_tenant(): group charges to give back */
 	__u64 qover;  /* units of this request past a soft quota (the most over any one) */
 	__u32 qn;     /* quotas in qs[] */

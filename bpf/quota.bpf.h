@@ -47,15 +47,17 @@ static __always_inline void sl_quota_key(struct sl_scratch *sc, __u32 tenant, __
 	}
 }
 
-/* Whether quota slot i admits `w` more units; if so they are taken. */
+/*
+ * Whether quota slot i admits `w` more units; if so they are taken. The slot's period values
+ * for now live in the scratch map (qt, ql, qb), not on the stack, which this function shares
+ * with three callers.
+ */
 static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __u32 i, __u32 w)
 {
 	const struct sl_qslot *s = &sc->qs[i & (SL_MAX_QUOTAS - 1)];
-	__u64 limit, used, old, nw, *cnt;
-	__u32 tag, t, wtag;
-	int hard, rolling;
+	__u64 used, win, old, nw, *cnt;
+	__u32 t, wtag;
 
-	/* The counter first: what is read from s after the helper calls needs no stack. */
 	sl_quota_key(sc, tenant, i, s);
 	cnt = bpf_map_lookup_elem(&sl_qcnt_v1, &sc->qk);
 	if (!cnt) {
@@ -65,54 +67,62 @@ static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __
 		if (!cnt)
 			return s->mode != 0;
 	}
-	hard = s->mode == 0;
-	rolling = s->flags & SL_QF_ROLLING;
-	tag = s->tag;
-	limit = s->limit;
 	if (s->end_ns && sc->qnow >= s->end_ns) {
-		tag = s->tag_next;
-		limit = s->limit_next;
+		sc->qt = s->tag_next & SL_QTAG_MASK;
+		sc->ql = s->limit_next;
+		sc->qb = s->base_next;
+	} else {
+		sc->qt = s->tag & SL_QTAG_MASK;
+		sc->ql = s->limit;
+		sc->qb = s->base;
 	}
-	tag &= SL_QTAG_MASK;
 	for (t = 0; t < SL_QUOTA_TRIES; t++) {
 		old = *(volatile __u64 *)cnt;
 		wtag = old >> SL_QUSED_BITS;
-		if (!rolling) {
-			used = wtag == tag ? old & SL_QUSED_MASK : 0;
+		if (!(s->flags & SL_QF_ROLLING)) {
+			used = wtag == sc->qt ? old & SL_QUSED_MASK : 0;
+			win = used;
 		} else {
 			/* Another CPU already moved to the next slice: so does this request. */
-			if (wtag == (s->tag_next & SL_QTAG_MASK) && tag != wtag) {
-				tag = wtag;
-				limit = s->limit_next;
+			if (wtag == (s->tag_next & SL_QTAG_MASK) && sc->qt != wtag) {
+				sc->qt = wtag;
+				sc->ql = s->limit_next;
+				sc->qb = s->base_next;
 			}
 			used = old & SL_QUSED_MASK;
+			win = (used - sc->qb) & SL_QUSED_MASK;
 		}
-		if (used + w > limit) {
-			__u64 over = used >= limit ? w : used + w - limit;
+		if (win + w > sc->ql) {
+			__u64 over = win >= sc->ql ? w : win + w - sc->ql;
 
-			if (hard)
+			if (s->mode == 0)
 				return 0;
 			if (over > sc->qover)
 				sc->qover = over;
 		}
-		nw = ((__u64)tag << SL_QUSED_BITS) | ((used + w) & SL_QUSED_MASK);
-		if (__sync_val_compare_and_swap(cnt, old, nw) == old) {
-			sc->qtaken |= 1U << (i & (SL_MAX_QUOTAS - 1));
-			sc->qtag[i & (SL_MAX_QUOTAS - 1)] = tag;
-			/*
-			 * Only one CPU moves the word to a new tag, and it keeps what the word
-			 * held: a calendar period's final count (profile tenant), or the count
-			 * a rolling window's slice starts with.
-			 */
-			if (wtag != tag && (rolling || s->profile == 0)) {
-				sc->qk.key_id = SL_QSNAP_ID | ((rolling ? tag : wtag) % SL_QSNAP_RING);
-				sc->qzero = rolling ? ((__u64)tag << SL_QUSED_BITS) | used : old;
-				bpf_map_update_elem(&sl_qcnt_v1, &sc->qk, &sc->qzero, BPF_ANY);
+		nw = ((__u64)sc->qt << SL_QUSED_BITS) | ((used + w) & SL_QUSED_MASK);
+		if (__sync_val_compare_and_swap(cnt, old, nw) != old)
+			continue;
+		sc->qtaken |= 1U << (i & (SL_MAX_QUOTAS - 1));
+		sc->qtag[i & (SL_MAX_QUOTAS - 1)] = sc->qt;
+		/*
+		 * Only one CPU moves the word to a new tag, and it keeps what the word held: a
+		 * calendar period's final count (profile tenant), or the count a rolling window's
+		 * slice starts with.
+		 */
+		if (wtag != sc->qt && ((s->flags & SL_QF_ROLLING) || s->profile == 0)) {
+			if (s->flags & SL_QF_ROLLING) {
+				sc->qk.key_id = SL_QSNAP_ID | (sc->qt % SL_QSNAP_RING);
+				sc->qzero = ((__u64)sc->qt << SL_QUSED_BITS) | used;
+			} else {
+				sc->qk.key_id = SL_QSNAP_ID | (wtag % SL_QSNAP_RING);
+				sc->qzero = old;
 			}
-			return 1;
+			bpf_map_update_elem(&sl_qcnt_v1, &sc->qk, &sc->qzero, BPF_ANY);
 		}
+		return 1;
 	}
-	return !hard;
+	return s->mode != 0;
 }
 
 /* Give back the `w` units that sl_quota_take() took from slot i (same period only). */

@@ -380,14 +380,18 @@ struct sl_qslot {
 	__u64 limit;      /* units allowed in the current period, credits included */
 	__u64 limit_next; /* units allowed from end_ns on */
 	__u64 end_ns;     /* bpf_ktime_get_ns() at the end of the current period; 0: no end */
+	/* Rolling windows: the count (mod 2^SL_QUSED_BITS) that has left the window by now. */
+	__u64 base;
+	__u64 base_next;  /* from end_ns on */
 };
 
 /*
  * A rolling window (profile tenant only): the window is cut into slices, each slice is a
  * "period" with its own tag, and the counter word counts units cumulatively across slices
- * instead of from 0. The limit of a slice is the quota plus every unit that has left the
- * window by then (the controller works it out from the slices' starting counts), so
- * "used + weight <= limit" is "units in the window <= quota". The request that moves the word
+ * instead of from 0. `base` is the count that has left the window (the controller works it
+ * out from the slices' starting counts), so "(used - base) + weight <= limit" (modulo
+ * 2^SL_QUSED_BITS, so the count may wrap) is "units in the window <= quota". The request that
+ * moves the word
  * to a new slice's tag records the count at that slice's start under the counter's key with
  * key_id SL_QSNAP_ID | (tag % SL_QSNAP_RING), value (tag << SL_QUSED_BITS | count).
  *

@@ -734,7 +734,7 @@ FX_TEST_BOTH(http, body_like_request)
 struct hq_slot {
 	__u8 mode, profile, prefix4, prefix6, flags;
 	__u32 tag, tag_next;
-	__u64 limit, limit_next, end_ns;
+	__u64 limit, limit_next, end_ns, base, base_next;
 };
 
 static void hq_set(struct hx *x, __u16 tenant, int n, const struct hq_slot *q)
@@ -748,7 +748,8 @@ static void hq_set(struct hx *x, __u16 tenant, int n, const struct hq_slot *q)
 					    .flags = q[i].flags,
 					    .tag = q[i].tag, .tag_next = q[i].tag_next,
 					    .limit = q[i].limit, .limit_next = q[i].limit_next,
-					    .end_ns = q[i].end_ns };
+					    .end_ns = q[i].end_ns, .base = q[i].base,
+					    .base_next = q[i].base_next };
 	}
 	cr_assert_eq(bpf_map_update_elem(x->f.m.qcfg, &k, &tq, BPF_F_LOCK), 0, "qcfg: %s",
 		     strerror(errno));
@@ -893,7 +894,7 @@ FX_TEST_BOTH(quota, period_turns_at_end)
 FX_TEST_BOTH(quota, rolling_window)
 {
 	struct hq_slot q = { .flags = SL_QF_ROLLING, .tag = 10, .tag_next = 11, .limit = 5,
-			     .limit_next = 7, .end_ns = FX_T0 + FX_SEC };
+			     .limit_next = 5, .base_next = 2, .end_ns = FX_T0 + FX_SEC };
 	struct hx x;
 	int pass = 0;
 
@@ -911,12 +912,25 @@ FX_TEST_BOTH(quota, rolling_window)
 	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(11, 7));
 	cr_assert_eq(hq_snap(&x, 2, 0, 11), HQ_WORD(11, 5));
 	/* The controller moves on (tag 11 current, 12 next): the count is not reset. */
-	q = (struct hq_slot){ .flags = SL_QF_ROLLING, .tag = 11, .tag_next = 12, .limit = 8,
-			      .limit_next = 8, .end_ns = FX_T0 + 2 * FX_SEC };
+	q = (struct hq_slot){ .flags = SL_QF_ROLLING, .tag = 11, .tag_next = 12, .limit = 5,
+			      .limit_next = 5, .base = 3, .end_ns = FX_T0 + 2 * FX_SEC };
 	hq_set(&x, 2, 1, &q);
 	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_PASS);
 	cr_assert_eq(hx_req(&x, h, HQ_REQ), FX_DROP);
 	cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(11, 8));
+	/* The count wraps modulo 2^40; the window is what is past base, across the wrap. */
+	{
+		struct sl_qkey k = { .tenant = 2 };
+		__u64 w = HQ_WORD(11, SL_QUSED_MASK - 1);
+
+		cr_assert_eq(bpf_map_update_elem(x.f.m.qcnt, &k, &w, BPF_ANY), 0);
+		q.base = SL_QUSED_MASK - 3; /* 2 in the window */
+		hq_set(&x, 2, 1, &q);
+		for (pass = 0; pass < 6 && hx_req(&x, h, HQ_REQ) == FX_PASS;)
+			pass++;
+		cr_assert_eq(pass, 3);
+		cr_assert_eq(hq_word(&x, 2, 0), HQ_WORD(11, 1));
+	}
 }
 
 /* A soft quota admits past its limit and counts the units past it as overage. */

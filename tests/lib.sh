@@ -24,7 +24,10 @@
 # The EXIT trap first calls the test's own function, then always: kills every PID registered with
 # sl_track_pid (sl_spawn_ns registers its own), deletes the namespaces made by sl_netns_setup,
 # removes the pin root and the temporary directory; errors inside cleanup are ignored and the
-# test's exit status is kept. Exit status 77 (sl_skip) means "skipped".
+# test's exit status is kept. Exit status 77 (sl_skip) means "skipped". Once a tracked process
+# has been reaped (sl_stop_pid, sl_wait_pid, wait), sl_untrack_pid PID takes it off the list:
+# its PID may be reused, and the trap must not kill whatever process got it (a test that starts
+# and stops a daemon many times).
 #
 # Bound every step in time: use sl_in_ns_t / sl_spawn_ns (both wrap `timeout`) or `timeout`
 # around any command that could hang. Namespaces are entered with nsenter --net, never
@@ -116,6 +119,16 @@ _sl_on_exit() {
 
 sl_track_pid() {
 	SL_PIDS+=("$1")
+}
+
+# sl_untrack_pid PID: forget a tracked PID (every occurrence) once its process has been reaped,
+# so that the cleanup trap never signals another process that reused the number.
+sl_untrack_pid() {
+	local p keep=()
+	for p in "${SL_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	SL_PIDS=("${keep[@]}")
 }
 
 # sl_stop_pid PID [SECS]: SIGTERM, wait up to SECS (default 5) for it to exit, then SIGKILL.

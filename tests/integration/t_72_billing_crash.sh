@@ -92,15 +92,6 @@ daemon_start() {
 	START_US=$(now_us)
 }
 
-# untrack PID: a reaped daemon's PID may be reused; the trap must not kill that process.
-untrack() {
-	local p keep=()
-	for p in "${SL_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	SL_PIDS=("${keep[@]}")
-}
-
 _ready() { [ "$(sl_json "$STATE/usage.json" 'd["pid"]')" = "$DPID" ]; }
 # daemon_ready: its main loop runs (signal handlers set): usage.json is written by this PID.
 daemon_ready() {
@@ -156,7 +147,7 @@ for ((k = 1; k <= KILLS; k++)); do
 	kill -KILL "$DPID"
 	rc=0
 	wait "$DPID" 2>/dev/null || rc=$?
-	untrack "$DPID"
+	sl_untrack_pid "$DPID"
 	[ "$rc" -eq 137 ] || daemon_fail "exited with $rc before the SIGKILL"
 	up=$((($(now_us) - START_US) / 1000))
 	billing_check --transient --report "$T/kill.$k.json" >"$T/kill.$k.log" ||
@@ -174,25 +165,14 @@ daemon_ready
 sleep 1
 sl_assert_ge "${GZ_AT:-0}" 1 "a closed period was gzipped while the daemon was being killed"
 
-for p in "${WRK_PIDS[@]}"; do
-	kill -INT "$p" 2>/dev/null || true # wrk prints its totals on SIGINT (timeout passes it on)
-	sl_wait_pid "$p" 5 || true
-done
+http_traffic_stop "${WRK_PIDS[@]}"
 for n in alpha1 alpha2 beta gamma; do
 	sl_log "wrk $n: $(grep -E 'requests in|timeout' "$T/wrk.$n.out" | tr -s ' ' | tr '\n' ';')"
 done
-# Refused requests of the closed connections are retransmitted until their sockets are reset.
-sl_in_ns_t 10 "$CLI_NS" ss -K -t state all '( dport = :8000 )' >/dev/null
-_quiet() { # the counters equal those of the last call, 0.2 s before
-	local h
-	h=$(timeout 20 bpftool -j map dump pinned "$PIN/maps/sl_tstats_v3" | md5sum)
-	[ "$h" = "${QUIET:-}" ] || { QUIET=$h && sleep 0.2 && return 1; }
-}
-sl_wait_for 2 _quiet || sl_fail "the tenant counters still move after the traffic stopped"
 
 rc=0
 sl_stop_pid "$DPID" 10 || rc=$?
-untrack "$DPID"
+sl_untrack_pid "$DPID"
 sl_assert_eq "$rc" 0 "sluice run stopped by SIGTERM exits 0"
 NOW=$(sl_json "$STATE/usage.json" 'd["time"]')
 sl_log "after $KILLS kills, $(logn event=start) starts, $PARTIAL_KILLS kills left a partial line" \

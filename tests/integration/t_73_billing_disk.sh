@@ -94,14 +94,10 @@ FAILS=$(nfail)
 sl_log "disk free again after $FAILS failed writes: the closed period was finalised" \
 	"($(find "$BILL" -type f -printf '%f '))"
 
-for p in "${WRK_PIDS[@]}"; do
-	sl_wait_pid "$p" $((WRK_SECS + 10))
-done
-# Refused requests of the closed connections are retransmitted until their sockets are reset.
-sl_in_ns_t 10 "$CLI_NS" ss -K -t state all '( dport = :8000 )' >/dev/null
-sleep 0.5
+http_traffic_stop --wait $((WRK_SECS + 10)) "${WRK_PIDS[@]}"
 rc=0
 sl_stop_pid "$DPID" 10 || rc=$?
+sl_untrack_pid "$DPID"
 DPID=
 sl_assert_eq "$rc" 0 "sluice run stopped by SIGTERM exits 0"
 sl_assert_eq "$(nfail)" "$FAILS" "no failed write since the disk had room"

@@ -12,6 +12,10 @@
 #	http_log_counts MARK KEYMAP    per-tenant counts of the log lines after MARK (JSON)
 #	http_tenants OUT               sluice's per-tenant counters (JSON, CLI or bpftool fallback)
 #	http_curl ARGS...              curl in the client namespace, bounded to 10 s
+#	http_traffic_stop [--wait SECS] PID...
+#	                               end wrk load generators (SIGINT, or let them finish), reset
+#	                               the client's sockets to port 8000, wait until the tenant
+#	                               counters stop moving
 
 HTTP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NGINX_PID=
@@ -170,4 +174,39 @@ http_keys_installed() {
 
 http_curl() {
 	sl_in_ns_t 10 "$CLI_NS" curl -s --max-time 5 "$@"
+}
+
+_http_quiet() { # the tenant counters equal those of the last call, 0.2 s before
+	local h
+	h=$(timeout 20 bpftool -j map dump pinned "/sys/fs/bpf/sluice-test-$$/maps/sl_tstats_v3" |
+		md5sum)
+	[ "$h" = "${HTTP_QUIET:-}" ] || { HTTP_QUIET=$h && sleep 0.2 && return 1; }
+}
+
+# http_traffic_stop [--wait SECS] PID...: the end of a load, before counters are compared. Each
+# PID (wrk, started with sl_spawn_ns) gets SIGINT (wrk prints its totals on it; `timeout` passes
+# it on) and 5 s to end; with --wait SECS it is left to end by itself (its -d duration), killed
+# after SECS, and its exit status counts (set -e). The reaped PIDs are untracked. Then the
+# client's TCP sockets to port 8000 are reset (requests refused on connections wrk closed are
+# retransmitted until then), and it returns once the tenant counters (sl_tstats_v3) are the same
+# in two reads 0.2 s apart; it fails when they still move after 2 s.
+# shellcheck disable=SC2120 # the PIDs are optional (traffic that ended by itself: curl)
+http_traffic_stop() {
+	local wait='' p
+	if [ "${1:-}" = --wait ]; then
+		wait=$2
+		shift 2
+	fi
+	for p in "$@"; do
+		if [ -n "$wait" ]; then
+			sl_wait_pid "$p" "$wait"
+		else
+			kill -INT "$p" 2>/dev/null || true
+			sl_wait_pid "$p" 5 || true
+		fi
+		sl_untrack_pid "$p"
+	done
+	sl_in_ns_t 10 "$CLI_NS" ss -K -t state all '( dport = :8000 )' >/dev/null
+	HTTP_QUIET=
+	sl_wait_for 2 _http_quiet || sl_fail "the tenant counters still move after the traffic stopped"
 }

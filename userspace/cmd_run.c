@@ -800,12 +800,97 @@ uint32_t sl_rquota_tag(const struct sl_rquota *q, int64_t index)
 	buf[n++] = (char)q->profile;
 	memcpy(buf + n, &q->duration, 4);
 	n += 4;
+	buf[n++] = (char)q->rolling;
 	h = (uint32_t)sl_siphash_mem(&k, buf, n);
+	/* A rolling window's slices step by 1, so 64 consecutive ones keep distinct snapshots. */
+	if (q->rolling)
+		return (h + (uint32_t)index) & SL_QTAG_MASK;
 	return (h + ((uint32_t)index << 4) + q->reset_gen) & SL_QTAG_MASK;
+}
+
+/* ---- rolling windows ---- */
+
+#define RN_SLICES 60 /* a rolling window is counted in this many slices */
+
+static int64_t rn_slice_s(const struct sl_rquota *q)
+{
+	static const int64_t unit_s[] = { 60, 3600, 86400, 604800 };
+	int64_t w = (q->unit < 4 ? unit_s[q->unit] : 86400) * (int64_t)q->duration;
+
+	return w / RN_SLICES > 0 ? w / RN_SLICES : 1;
+}
+
+int64_t sl_rquota_index(const struct sl_rquota *q, int64_t t)
+{
+	if (q->rolling)
+		return t / rn_slice_s(q);
+	return sl_period_index(q->unit, q->duration, t);
+}
+
+/* The count slice k of q started with, as the data plane recorded it. */
+static bool rn_snap(struct rn *r, const struct sl_rquota *q, int64_t k, uint64_t *cum)
+{
+	uint32_t tag = sl_rquota_tag(q, k);
+	struct sl_qkey key = { .tenant = (__u16)q->tidx, .slot = q->slot,
+			       .key_id = SL_QSNAP_ID | (tag % SL_QSNAP_RING) };
+	__u64 w;
+
+	if (bpf_map_lookup_elem(r->m.qcnt, &key, &w) || (w >> SL_QUSED_BITS) != tag)
+		return false;
+	*cum = w & SL_QUSED_MASK;
+	return true;
+}
+
+/* The larger of two counts modulo 2^40 (they are never half the range apart). */
+static uint64_t rn_cmax(uint64_t a, uint64_t b)
+{
+	return ((a - b) & SL_QUSED_MASK) < (1ULL << (SL_QUSED_BITS - 1)) ? a : b;
+}
+
+/*
+ * The count at the start of slice k (c: the current slice, wcum: the counter now). Exact from
+ * ontime_from on: every slice's start was configured in time, so the data plane recorded the
+ * start of each slice that had a request, and a slice without a snapshot had none (its start
+ * count is the next snapshot's, or the counter's). Before that, a lower bound: the last
+ * snapshot before k, so units leave the window late, never early.
+ */
+static uint64_t rn_cum_start(struct rn *r, const struct sl_rquota *q, int64_t k, int64_t c,
+			     uint64_t wcum)
+{
+	uint64_t v;
+
+	if (k >= q->ontime_from) {
+		for (int64_t m = k; m <= c; m++)
+			if (rn_snap(r, q, m, &v))
+				return v;
+		return wcum;
+	}
+	for (int64_t m = k - 1; m > k - SL_QSNAP_RING && m >= 0; m--)
+		if (rn_snap(r, q, m, &v))
+			return rn_cmax(v, q->base);
+	return q->base;
+}
+
+/* The count that has left the window by the start of slice k. */
+static uint64_t rn_expired(struct rn *r, const struct sl_rquota *q, int64_t k, int64_t c,
+			   uint64_t wcum)
+{
+	return rn_cmax(q->base, rn_cum_start(r, q, k - RN_SLICES + 1, c, wcum));
+}
+
+static uint64_t rn_qword(struct rn *r, const struct sl_rquota *q)
+{
+	struct sl_qkey k = { .tenant = (__u16)q->tidx, .slot = q->slot };
+	__u64 w = 0;
+
+	bpf_map_lookup_elem(r->m.qcnt, &k, &w);
+	return w;
 }
 
 static uint64_t rn_qlimit(const struct sl_rquota *q)
 {
+	if (q->rolling && q->start >= q->credit_until)
+		return q->units;
 	return q->units + q->credits;
 }
 
@@ -820,14 +905,14 @@ static int rn_qwrite(struct rn *r, uint32_t tidx, int64_t now_ns)
 		tq.s[i].limit = tq.s[i].limit_next = SL_QUSED_MASK;
 	}
 	for (int i = 0; i < r->n_q; i++) {
-		const struct sl_rquota *q = &r->q[i];
+		struct sl_rquota *q = &r->q[i];
 		struct sl_qslot *s;
 		int64_t idx, left;
 
 		if (!q->live || q->tidx != tidx)
 			continue;
 		s = &tq.s[q->slot];
-		idx = sl_period_index(q->unit, q->duration, q->start);
+		idx = sl_rquota_index(q, q->start);
 		s->mode = q->mode;
 		s->profile = q->profile;
 		s->prefix4 = q->prefix4;
@@ -842,6 +927,16 @@ static int rn_qwrite(struct rn *r, uint32_t tidx, int64_t now_ns)
 		}
 		s->limit = rn_qlimit(q);
 		s->limit_next = q->units;
+		if (q->rolling) {
+			uint64_t wcum = rn_qword(r, q) & SL_QUSED_MASK;
+
+			s->flags = SL_QF_ROLLING;
+			s->base = rn_expired(r, q, idx, idx, wcum);
+			s->base_next = rn_expired(r, q, idx + 1, idx, wcum);
+			if (q->end < q->credit_until)
+				s->limit_next = rn_qlimit(q);
+			q->cfg_slice = idx;
+		}
 		left = q->end * 1000000000LL - now_ns;
 		s->end_ns = (uint64_t)(mono + (left > 0 ? left : 0));
 		if (q->slot + 1u > tq.n)
@@ -849,6 +944,9 @@ static int rn_qwrite(struct rn *r, uint32_t tidx, int64_t now_ns)
 	}
 	return bpf_map_update_elem(r->m.qcfg, &tidx, &tq, BPF_F_LOCK) ? -errno : 0;
 }
+
+static void rn_quota_read(struct rn *r, struct sl_rquota *q);
+static bool rn_quota_advance(struct rn *r, struct sl_rquota *q, int64_t now_s);
 
 /*
  * Match the state's quotas to the policy: every tenant x quota of its plan gets an entry, kept
@@ -894,6 +992,7 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 				if (pass == 0) {
 					if (q && q->unit == pq->unit && q->duration == pq->duration &&
 					    q->profile == pq->profile && q->tidx == tidx &&
+					    q->rolling == pq->rolling &&
 					    !(used_slots & (1u << q->slot))) {
 						used_slots |= 1u << q->slot;
 						q->live = 2; /* kept */
@@ -921,7 +1020,21 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 					q->unit = pq->unit;
 					q->duration = pq->duration;
 					q->profile = pq->profile;
-					sl_period_bounds(q->unit, q->duration, now_s, &q->start, &q->end);
+					q->rolling = pq->rolling;
+					q->tidx = tidx;
+					if (q->rolling) {
+						int64_t c = now_s / rn_slice_s(q);
+
+						q->start = c * rn_slice_s(q);
+						q->end = q->start + rn_slice_s(q);
+						/* Counts from now: what the word holds is history. */
+						q->base = rn_qword(r, q) & SL_QUSED_MASK;
+						q->ontime_from = c + 1;
+						q->cfg_slice = c;
+					} else {
+						sl_period_bounds(q->unit, q->duration, now_s, &q->start,
+								 &q->end);
+					}
 					q->live = 1;
 				}
 				q->tidx = tidx;
@@ -936,6 +1049,13 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 			}
 		}
 		touched[tidx] = true;
+	}
+	/* Kept quotas whose period ended meanwhile (a restart) move on before they are written. */
+	for (int i = 0; i < r->n_q; i++) {
+		if (!r->q[i].live)
+			continue;
+		rn_quota_read(r, &r->q[i]);
+		rn_quota_advance(r, &r->q[i], now_s);
 	}
 	/* Quotas gone from the policy are forgotten. */
 	for (int i = 0; i < r->n_q;) {
@@ -980,9 +1100,15 @@ struct rn_qscan {
 /* Units used in q's current period: the counter, or the most used subject's (key, source). */
 static void rn_quota_read(struct rn *r, struct sl_rquota *q)
 {
-	uint32_t tag = sl_rquota_tag(q, sl_period_index(q->unit, q->duration, q->start));
+	int64_t idx = sl_rquota_index(q, q->start);
+	uint32_t tag = sl_rquota_tag(q, idx);
 
-	if (q->profile == SL_QP_TENANT) {
+	if (q->rolling) {
+		uint64_t wcum = rn_qword(r, q) & SL_QUSED_MASK;
+
+		q->used = (wcum - rn_expired(r, q, idx, idx, wcum)) & SL_QUSED_MASK;
+		q->subjects = 1;
+	} else if (q->profile == SL_QP_TENANT) {
 		struct sl_qkey k = { .tenant = (__u16)q->tidx, .slot = q->slot };
 		__u64 w = 0;
 
@@ -1015,6 +1141,37 @@ static void rn_quota_read(struct rn *r, struct sl_rquota *q)
 	}
 }
 
+/* Move q to the period (or slice) holding now if its own ended. Returns whether it did. */
+static bool rn_quota_advance(struct rn *r, struct sl_rquota *q, int64_t now_s)
+{
+	int64_t c;
+
+	if (now_s < q->end)
+		return false;
+	if (q->rolling) {
+		c = now_s / rn_slice_s(q);
+		/* The data plane turns one slice on its own; past that it went unconfigured. */
+		if (c > q->cfg_slice + 1)
+			q->ontime_from = c + 1;
+		q->start = c * rn_slice_s(q);
+		q->end = q->start + rn_slice_s(q);
+		if (q->start >= q->credit_until)
+			q->credits = 0;
+		return true;
+	}
+	/* Closed: remember it, then the period holding now (counted since its tag). */
+	memmove(q->hist + 1, q->hist, sizeof(q->hist[0]) * (SL_QHIST_MAX - 1));
+	q->hist[0] = (struct sl_qhist){ q->start, q->end, q->used, rn_qlimit(q) };
+	if (q->n_hist < SL_QHIST_MAX)
+		q->n_hist++;
+	sl_period_bounds(q->unit, q->duration, now_s, &q->start, &q->end);
+	q->credits = 0;
+	q->reset_gen = 0;
+	q->fired = 0;
+	q->used = 0;
+	return true;
+}
+
 /*
  * Turn ended quota periods, read usage, fire alerts. Returns 0 or the errno of a failed
  * write of a tenant's slots.
@@ -1030,21 +1187,15 @@ static int rn_quota_tick(struct rn *r, int64_t now_ns)
 
 		/* Read under the period's own tag first: at its end this is its final count. */
 		rn_quota_read(r, q);
-		if (now_s >= q->end) {
-			/* Closed: remember it, then the period holding now (counted since its tag). */
-			memmove(q->hist + 1, q->hist, sizeof(q->hist[0]) * (SL_QHIST_MAX - 1));
-			q->hist[0] = (struct sl_qhist){ q->start, q->end, q->used, rn_qlimit(q) };
-			if (q->n_hist < SL_QHIST_MAX)
-				q->n_hist++;
-			sl_period_bounds(q->unit, q->duration, now_s, &q->start, &q->end);
-			q->credits = 0;
-			q->reset_gen = 0;
-			q->fired = 0;
-			q->used = 0;
+		if (rn_quota_advance(r, q, now_s))
 			dirty[q->tidx] = true;
-		}
 		rn_quota_read(r, q);
 		for (int a = 0; a < q->n_alerts; a++) {
+			bool over = q->used * 100 >= (uint64_t)q->alert_at[a] * rn_qlimit(q);
+
+			/* A rolling window fires again once usage fell below the threshold. */
+			if (q->rolling && !over)
+				q->fired &= ~(1u << a);
 			if (q->fired & (1u << a))
 				continue;
 			if (q->used * 100 >= (uint64_t)q->alert_at[a] * rn_qlimit(q)) {
@@ -1161,6 +1312,14 @@ static void rn_command(struct rn *r, const char *text, char *res, size_t reslen,
 	     q = rn_find_q(r, tenant, quota, (int)(q - r->q) + 1)) {
 		if (grant) {
 			q->credits += n;
+			/* A rolling window's credits last one window from the grant. */
+			if (q->rolling)
+				q->credit_until = now_ns / 1000000000 + rn_slice_s(q) * RN_SLICES;
+		} else if (q->rolling) {
+			q->base = rn_qword(r, q) & SL_QUSED_MASK;
+			q->credits = 0;
+			q->fired = 0;
+			q->used = 0;
 		} else {
 			q->reset_gen = (q->reset_gen + 1) & 0xf;
 			q->credits = 0;

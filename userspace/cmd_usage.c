@@ -40,7 +40,8 @@ static bool uz_pick(const struct sl_rquota *q, const char *period, int64_t at,
 	memset(row, 0, sizeof(*row));
 	row->q = q;
 	if (!strcmp(period, "current") || (at >= q->start && at < q->end && at)) {
-		row->start = q->start;
+		/* A rolling window: the last duration x unit, up to the end of the current slice. */
+		row->start = q->rolling ? q->end - (q->end - q->start) * 60 : q->start;
 		row->end = q->end;
 		row->used = q->used;
 		row->limit = q->units + q->credits;
@@ -66,11 +67,11 @@ static void uz_live(const struct sl_maps *m, struct uz_row *row)
 	struct sl_qkey k = { .tenant = (__u16)q->tidx, .slot = q->slot };
 	__u64 w;
 
-	if (q->profile != SL_QP_TENANT || row->start != q->start ||
+	/* Rolling windows need the daemon's slice arithmetic: its last reading is shown. */
+	if (q->profile != SL_QP_TENANT || q->rolling || row->start != q->start ||
 	    bpf_map_lookup_elem(m->qcnt, &k, &w))
 		return;
-	if ((w >> SL_QUSED_BITS) ==
-	    sl_rquota_tag(q, sl_period_index(q->unit, q->duration, q->start))) {
+	if ((w >> SL_QUSED_BITS) == sl_rquota_tag(q, sl_rquota_index(q, q->start))) {
 		row->used = w & SL_QUSED_MASK;
 		row->live = true;
 	} else if (row->used == 0) {

@@ -1463,6 +1463,11 @@ static const struct word mode_words[] = {
 	{ "soft", SL_QM_SOFT },
 };
 
+static const struct word window_words[] = {
+	{ "calendar", 0 },
+	{ "rolling", 1 },
+};
+
 static const struct word profile_words[] = {
 	{ "tenant", SL_QP_TENANT },
 	{ "key", SL_QP_KEY },
@@ -1565,6 +1570,7 @@ enum {
 	Q_PREFIX4, /* Q_PREFIX4, Q_PREFIX6: in this order */
 	Q_PREFIX6,
 	Q_ACTION,
+	Q_WINDOW,
 	Q_NR,
 };
 
@@ -1583,6 +1589,7 @@ static int parse_quota(const struct pctx *c, const yaml_node_t *n, struct sl_pla
 		[Q_PREFIX4] = { .key = "prefix4" },
 		[Q_PREFIX6] = { .key = "prefix6" },
 		[Q_ACTION] = { .key = "action" },
+		[Q_WINDOW] = { .key = "window" },
 	};
 	struct sl_quota *q = &pl->quotas[idx];
 	char where[160];
@@ -1689,6 +1696,20 @@ static int parse_quota(const struct pctx *c, const yaml_node_t *n, struct sl_pla
 		if (ret)
 			return ret;
 	}
+
+	if (f[Q_WINDOW].v) {
+		ret = get_word(c, f[Q_WINDOW].v, "window", window_words, ARRAY_LEN(window_words), &v);
+		if (ret)
+			return ret;
+		q->rolling = v;
+	}
+	if (q->rolling && q->unit == SL_PU_MONTHS)
+		return fail(c, line_of(f[Q_WINDOW].v),
+			    "a rolling window needs a fixed length and months have none; use unit: days with duration: 30 (or window: calendar)");
+	if (q->rolling && q->profile != SL_QP_TENANT)
+		return fail(c, line_of(f[Q_WINDOW].v),
+			    "rolling windows count per tenant only; remove profile: %s or use window: calendar",
+			    q->profile == SL_QP_KEY ? "key" : "source");
 
 	q->action = pl->lim.action;
 	if (f[Q_ACTION].v) {

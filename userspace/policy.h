@@ -90,6 +90,7 @@ struct sl_quota {
 	__u8 profile;   /* enum sl_quota_profile (default tenant) */
 	__u8 prefix4, prefix6; /* profile source: aggregate prefixes (default 32, 64) */
 	__u8 action;    /* enum sl_over_action of refusals (default: the plan's action) */
+	bool rolling;   /* window: rolling (the last duration x unit, in 60 slices), not calendar */
 	__u64 quota;    /* cost units per period (requests where no group sets a weight), > 0 */
 	__u16 alert_at[SL_MAX_ALERTS]; /* percent of quota, ascending, 1..1000 */
 	int n_alerts;

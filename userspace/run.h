@@ -12,7 +12,7 @@
 #include "sluice_abi.h"
 
 #define SL_STATE_DIR_DEFAULT "/var/lib/sluice"
-#define SL_CKPT_VERSION      1
+#define SL_CKPT_VERSION      2
 #define SL_QHIST_MAX         32 /* closed periods remembered per quota */
 
 /* Last counter values seen per (tenant name, index assignment, key id). */
@@ -50,7 +50,8 @@ struct sl_rquota {
 	uint8_t reset_gen; /* bumped by `sluice quota reset`: a new tag, a fresh count */
 	uint8_t live;      /* in the running policy */
 	uint8_t prefix4, prefix6, action; /* profile source aggregates; refusal action */
-	uint8_t _pad[3];
+	uint8_t rolling;   /* window: rolling; start/end are then the current slice's */
+	uint8_t _pad[2];
 	uint16_t n_alerts;
 	uint16_t alert_at[SL_MAX_ALERTS];
 	uint32_t duration;
@@ -60,6 +61,11 @@ struct sl_rquota {
 	int64_t start, end; /* the current period */
 	uint64_t used;     /* at the last read (the most used subject for key/source profiles) */
 	uint32_t subjects; /* key ids / source aggregates counted (profiles key and source) */
+	/* Rolling windows (docs/quotas.md): */
+	uint64_t base;         /* the count (mod 2^40) at the last reset or first configuration */
+	int64_t credit_until;  /* credits count in slices starting before this time */
+	int64_t cfg_slice;     /* the slice last written as current to the data plane */
+	int64_t ontime_from;   /* from this slice on, every slice's start was configured in time */
 	uint32_t n_hist;
 	struct sl_qhist hist[SL_QHIST_MAX]; /* most recent first */
 };
@@ -67,8 +73,10 @@ struct sl_rquota {
 /* Commands that `sluice quota` leaves in STATE/inbox for the daemon. */
 #define SL_INBOX_DIR "inbox"
 
-/* The data plane tag of quota q in the period with index `index` (sl_period_index). */
+/* The data plane tag of quota q in the period (or rolling slice) with index `index`. */
 uint32_t sl_rquota_tag(const struct sl_rquota *q, int64_t index);
+/* The index of the period (or rolling slice) of q holding time t. */
+int64_t sl_rquota_index(const struct sl_rquota *q, int64_t t);
 /* The quotas in STATE_DIR/checkpoint (malloc'd array, *n entries). Returns 0 or -errno. */
 int sl_run_quotas(const char *state_dir, struct sl_rquota **q, int *n);
 

@@ -169,7 +169,8 @@ pktcost_http_policy() {
 	mkdir -p "$TMPD/keys"
 	echo "sk-bench-admit-5d1f0c9a3e7b2468" >"$TMPD/keys/fast.keys"
 	echo "sk-bench-drop-8b2e4f6a1c3d5e70" >"$TMPD/keys/slow.keys"
-	chmod 600 "$TMPD/keys/fast.keys" "$TMPD/keys/slow.keys"
+	echo "sk-bench-quota-3a9c1e7f5b2d4086" >"$TMPD/keys/metered.keys"
+	chmod 600 "$TMPD/keys/fast.keys" "$TMPD/keys/slow.keys" "$TMPD/keys/metered.keys"
 	cat <<YAML
 version: 1
 name: pktcost-http
@@ -182,6 +183,13 @@ http:
 plans:
   fast: {rate: 10M, burst: 10M, bytes_rate: 10G, action: drop}
   slow: {rate: 1, burst: 1, action: drop}
+  metered:
+    rate: 10M
+    burst: 10M
+    bytes_rate: 10G
+    quotas:
+      - {name: daily, unit: days, quota: 1000000000000, mode: hard}
+      - {name: monthly, unit: months, quota: 1000000000000, mode: soft}
 tenants:
   - name: fast
     plan: fast
@@ -189,6 +197,9 @@ tenants:
   - name: slow
     plan: slow
     keys_file: keys/slow.keys
+  - name: metered
+    plan: metered
+    keys_file: keys/metered.keys
 unknown_key: {rate: 1, burst: 5, action: drop}
 YAML
 }
@@ -217,6 +228,25 @@ pktcost_http() {
 		--prog-id "$id" --label sluice_xdp --cpu "$GEN_CPU" --rounds 5 --http-port 8000 \
 		--key-admit "$(cat "$TMPD/keys/fast.keys")" --key-drop "$(cat "$TMPD/keys/slow.keys")" \
 		--flow
+	# The same with the admitted key's tenant on a plan with two quotas (one hard, one soft):
+	# `sluice run` writes them to the data plane (and is stopped again; they stay there).
+	echo
+	echo "The same tenant limits with two quotas (a hard daily and a soft monthly one, far from"
+	echo "full; written to the data plane by \`sluice run\`): the \"key admitted\" row is the cost"
+	echo "of a request with quotas."
+	echo
+	timeout -k 2 20 "$SLUICE" --pin-root "$PCROOT" run --policy "$TMPD/pktcost-http.yaml" \
+		--state-dir "$TMPD/run-state" --interval 200 2>"$TMPD/run.log" &
+	local rp=$!
+	for ((n = 0; n < 50; n++)); do
+		[ -s "$TMPD/run-state/usage.json" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$rp" 2>/dev/null
+	wait "$rp" 2>/dev/null
+	timeout -k 5 600 nsenter --net=/run/netns/"$NSS" "$B/sl_pktcost" --bare "$B/bare.bpf.o" \
+		--prog-id "$id" --label sluice_xdp --cpu "$GEN_CPU" --rounds 5 --http-port 8000 \
+		--key-admit "$(cat "$TMPD/keys/metered.keys")" --key-drop "$(cat "$TMPD/keys/slow.keys")"
 	echo
 	echo "Paths taken (sl_tstats_v3, summed over CPUs; tenant 1024 = no or unknown key):"
 	echo

@@ -94,6 +94,14 @@ sl_assert_eq "$(quota_u "$T/usage.cur.json" delta period_end)" "$FEB_END" \
 	"usage: the current period ends at $FEB_END"
 sl_assert_eq "$(quota_u "$T/usage.cur.json" delta used)" "$Q" "usage: February's used"
 sl_assert_eq "$(quota_u "$T/usage.cur.json" delta remaining)" 0 "usage: February's remaining"
+# A time picks the period holding it: mid-January (Berlin) is January, mid-February February.
+quota_usage "$T/usage.jan.json" --period 2026-01-15T12:00:00+01:00
+sl_assert_eq "$(quota_u "$T/usage.jan.json" delta period_start)" "$JAN_START" \
+	"usage --period 2026-01-15T12:00:00+01:00: January"
+sl_assert_eq "$(quota_u "$T/usage.jan.json" delta used)" "$Q" "usage --period (January): used"
+quota_usage "$T/usage.feb.json" --period 2026-02-10T00:00:00Z
+sl_assert_eq "$(quota_u "$T/usage.feb.json" delta period_start)" "$BOUNDARY" \
+	"usage --period 2026-02-10T00:00:00Z: February"
 
 # ------------------------------------------------------------ billing files
 rc=0

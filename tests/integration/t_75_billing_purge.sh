@@ -41,6 +41,7 @@ name: billing-purge
 sources:
   - {name: everyone, cidr: [0.0.0.0/0, "::/0"], action: allow}
 http: {ports: [8000]}
+billing: {period: hours, csv: true}
 plans:
   gold: {rate: 100000, burst: 100000, action: drop}
 tenants:
@@ -236,3 +237,18 @@ sl_assert_eq "$(r "$T/log.json" "d.get('alpha', {}).get('n', 0)")" "$TOTAL" \
 for i in $(seq 2 "$RUNS"); do
 	sl_assert_eq "$(grep -c level=error "$T/run.$i.log" || true)" 0 "run $i: no error in its log"
 done
+# The CSV beside the JSON Lines (billing: {csv: true}) holds the same revisions: the highest of
+# each id there bills the same requests.
+csv_billed=$(python3 - "$BILL" <<'PY'
+import csv, glob, gzip, sys
+best = {}
+for f in glob.glob(sys.argv[1] + "/usage-*.csv") + glob.glob(sys.argv[1] + "/usage-*.csv.gz"):
+    op = gzip.open if f.endswith(".gz") else open
+    with op(f, "rt", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["id"] not in best or int(row["revision"]) > int(best[row["id"]]["revision"]):
+                best[row["id"]] = row
+print(sum(int(r["requests"]) for r in best.values() if r["tenant"] == "alpha"))
+PY
+)
+sl_assert_eq "$csv_billed" "$TOTAL" "the CSV's highest revisions bill alpha $TOTAL requests too"

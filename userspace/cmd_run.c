@@ -889,9 +889,12 @@ static uint64_t rn_qword(struct rn *r, const struct sl_rquota *q)
 
 static uint64_t rn_qlimit(const struct sl_rquota *q)
 {
+	uint64_t l = q->units + q->credits;
+
 	if (q->rolling && q->start >= q->credit_until)
 		return q->units;
-	return q->units + q->credits;
+	/* The data plane counts SL_QUSED_BITS bits: credits past that would wrap the count. */
+	return l < SL_QUSED_MASK ? l : SL_QUSED_MASK;
 }
 
 /* Write a tenant's quota slots to the data plane (under its lock). */
@@ -1300,7 +1303,7 @@ static void rn_command(struct rn *r, const char *text, char *res, size_t reslen,
 		char *end;
 
 		n = strtoull(a3, &end, 10);
-		if (*end || !n) {
+		if (*end || !n || strspn(a3, "0123456789") != strlen(a3) || n > SL_QUSED_MASK) {
 			snprintf(res, reslen, "error: grant needs a positive number of units, not \"%s\"\n", a3);
 			return;
 		}

@@ -238,12 +238,14 @@ int cmd_quota(const struct sl_opts *o, int argc, char **argv)
 	    (!strcmp(argv[args[0]], "reset") && na > 3))
 		return sl_usage("quota");
 	if (!strcmp(argv[args[0]], "grant")) {
+		const char *a = argv[args[2]];
 		char *end;
-		unsigned long long v = strtoull(argv[args[2]], &end, 10);
+		unsigned long long v = strtoull(a, &end, 10);
 
-		if (*end || !v) {
-			fprintf(stderr, "sluice quota grant: %s is not a positive number of units\n",
-				argv[args[2]]);
+		/* strtoull takes "-4" (as 2^64 - 4): digits only, and within what a quota counts. */
+		if (*end || !v || strspn(a, "0123456789") != strlen(a) || v > SL_QUSED_MASK) {
+			fprintf(stderr, "sluice quota grant: %s is not a number of units from 1 to %llu\n",
+				argv[args[2]], (unsigned long long)SL_QUSED_MASK);
 			return SL_EXIT_USAGE;
 		}
 	}

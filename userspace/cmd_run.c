@@ -1074,31 +1074,66 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 	return err;
 }
 
+/* The policy's quota of q (for its labels), or NULL. */
+static const struct sl_quota *rn_pol_quota(const struct rn *r, const struct sl_rquota *q)
+{
+	const struct sl_tenant *t = rn_pol_tenant(r, q->tenant);
+	const struct sl_plan *pl;
+
+	if (!t)
+		return NULL;
+	pl = &r->pol.plans[t->plan];
+	for (int i = 0; i < pl->n_quotas; i++)
+		if (!strcmp(pl->quotas[i].name, q->quota))
+			return &pl->quotas[i];
+	return NULL;
+}
+
 static void rn_alert(struct rn *r, const struct sl_rquota *q, int a, int64_t now_s)
 {
-	char line[1536], id[17], idkey[2 * SL_NAME_MAX + 2], ts[40], ps[40], pe[40];
+	char id[17], idkey[2 * SL_NAME_MAX + 2], ts[40], pe[40], *line = NULL;
+	const struct sl_quota *pq = rn_pol_quota(r, q);
 	uint64_t lim = rn_qlimit(q);
+	struct sl_json j;
+	size_t len = 0;
+	FILE *f;
 
 	snprintf(idkey, sizeof(idkey), "%s/%s", q->tenant, q->quota);
 	sl_brec_id(idkey, q->alert_at[a], q->start, q->reset_gen, id);
-	snprintf(line, sizeof(line),
-		 "{\"id\":\"%s\",\"time\":\"%s\",\"event\":\"quota_alert\",\"tenant\":\"%s\",\"plan\":\"%s\",\"quota\":\"%s\",\"threshold_percent\":%u,\"used\":%" PRIu64 ",\"limit\":%" PRIu64 ",\"remaining\":%" PRIu64 ",\"mode\":\"%s\",\"period_start\":\"%s\",\"period_end\":\"%s\"}\n",
-		 id, sl_rfc3339(now_s, ts, sizeof(ts)), q->tenant, q->plan, q->quota, q->alert_at[a],
-		 q->used, lim, q->used < lim ? lim - q->used : 0,
-		 q->mode == SL_QM_HARD ? "hard" : "soft", sl_rfc3339(q->start, ps, sizeof(ps)),
-		 sl_rfc3339(q->end, pe, sizeof(pe)));
 	rn_log(r, "warn", "quota_alert",
 	       "tenant=%s quota=%s threshold=%u%% used=%" PRIu64 " limit=%" PRIu64 " period_end=%s",
-	       q->tenant, q->quota, q->alert_at[a], q->used, lim, pe);
-	rn_event(r, line);
+	       q->tenant, q->quota, q->alert_at[a], q->used, lim,
+	       sl_rfc3339(q->end, pe, sizeof(pe)));
+	f = open_memstream(&line, &len);
+	if (!f)
+		return;
+	sl_json_init(&j, f, false);
+	sl_json_obj_open(&j, NULL);
+	sl_json_str(&j, "id", id);
+	sl_json_str(&j, "time", sl_rfc3339(now_s, ts, sizeof(ts)));
+	sl_json_str(&j, "event", "quota_alert");
+	sl_json_str(&j, "tenant", q->tenant);
+	sl_json_str(&j, "plan", q->plan);
+	sl_json_str(&j, "quota", q->quota);
+	sl_json_obj_open(&j, "labels");
+	for (int i = 0; pq && i < pq->n_labels; i++)
+		sl_json_str(&j, pq->labels[i].key, pq->labels[i].value);
+	sl_json_obj_close(&j);
+	sl_json_u64(&j, "threshold_percent", q->alert_at[a]);
+	sl_json_u64(&j, "used", q->used);
+	sl_json_u64(&j, "limit", lim);
+	sl_json_u64(&j, "remaining", q->used < lim ? lim - q->used : 0);
+	sl_json_str(&j, "mode", q->mode == SL_QM_HARD ? "hard" : "soft");
+	sl_json_str(&j, "window", q->rolling ? "rolling" : "calendar");
+	sl_json_str(&j, "period_start", sl_rfc3339(q->start, ts, sizeof(ts)));
+	sl_json_str(&j, "period_end", pe);
+	sl_json_obj_close(&j);
+	sl_json_end(&j);
+	fclose(f);
+	if (line)
+		rn_event(r, line);
+	free(line);
 }
-
-struct rn_qscan {
-	struct sl_rquota *q;
-	uint32_t tag;
-	uint64_t max;
-	uint32_t n;
-};
 
 /* Units used in q's current period: the counter, or the most used subject's (key, source). */
 static void rn_quota_read(struct rn *r, struct sl_rquota *q)

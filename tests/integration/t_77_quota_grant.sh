@@ -21,7 +21,7 @@ KK=${QKEY[kappa]}
 cat >"$T/policy.yaml" <<YAML
 $(quota_policy_head quota-grant)
 plans:
-$(quota_plan daily "{name: per-day, unit: days, quota: $Q, mode: hard}")
+$(quota_plan daily "{name: per-day, unit: days, quota: $Q, mode: hard, alert_at: [100], labels: {kind: trial}}")
 tenants:
   - {name: kappa, plan: daily, keys_file: keys/kappa.keys}
 YAML
@@ -39,6 +39,9 @@ usage_is() { # USED LIMIT: what `sluice usage` shows for kappa
 
 got=$(quota_send $((Q + 1)) "$KK")
 sl_assert_eq "$(served "$got")" "$Q" "$Q of $((Q + 1)) served"
+ev() { python3 -c 'import json,sys; print([(e["quota"], e["threshold_percent"], e["labels"]) for e in map(json.loads, open(sys.argv[1]))])' "$QUOTA_STATE/events.jsonl"; }
+sl_wait_for 3 test -s "$QUOTA_STATE/events.jsonl" || sl_fail "no alert at 100 %"
+sl_assert_eq "$(ev)" "[('per-day', 100, {'kind': 'trial'})]" "one alert at 100 %, with the quota's labels"
 out=$(q grant kappa 3)
 sl_log "quota grant kappa 3: $out"
 [[ $out == ok:* ]] || sl_fail "quota grant did not answer ok: $out"

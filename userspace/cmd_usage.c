@@ -176,6 +176,11 @@ int cmd_usage(const struct sl_opts *o, int argc, char **argv)
 			sl_json_u64(&j, "credits", row.start == q[i].start ? q[i].credits : 0);
 			sl_json_u64(&j, "overage",
 				    q[i].mode == SL_QM_SOFT && row.used > row.limit ? row.used - row.limit : 0);
+			sl_json_str(&j, "profile", q[i].profile == SL_QP_TENANT ? "tenant" :
+						  q[i].profile == SL_QP_KEY ? "key" : "source");
+			/* Profiles key and source: used is the most used key or source aggregate's. */
+			sl_json_u64(&j, "subjects", q[i].subjects);
+			sl_json_str(&j, "window", q[i].rolling ? "rolling" : "calendar");
 			sl_json_bool(&j, "live", row.live);
 			sl_json_obj_close(&j);
 		} else {

@@ -330,6 +330,13 @@ int sl_http_prepare(const struct sl_maps *m, const struct sl_policy *pol,
 			return -errno;
 		if ((err = sl_percpu_zero(m->tovf, s, sizeof(struct sl_tstats))))
 			return err;
+		/* ...nor its quotas (`sluice run` writes the new owner's). */
+		{
+			struct sl_tquota q0 = {};
+
+			if (bpf_map_update_elem(m->qcfg, &s, &q0, BPF_F_LOCK))
+				return -errno;
+		}
 	}
 	if (res->tenants_added && (n = sl_tstats_scan(m->tstats, sl_tstats_stale, ha)) < 0)
 		return (int)n;

@@ -790,12 +790,15 @@ static void rn_billing_period(struct rn *r, int64_t now_s)
 
 uint32_t sl_rquota_tag(const struct sl_rquota *q, int64_t index)
 {
-	char buf[SL_NAME_MAX + 16];
+	char buf[2 * SL_NAME_MAX + 16];
 	struct sl_sipkey k = { 0x7571206563697573ULL, 0x3176206761742061ULL };
-	size_t n = strlen(q->quota);
+	size_t n = strlen(q->tenant) + 1;
 	uint32_t h;
 
-	memcpy(buf, q->quota, n);
+	/* The tenant too: a new owner of the index never inherits a count of the same name. */
+	memcpy(buf, q->tenant, n);
+	memcpy(buf + n, q->quota, strlen(q->quota));
+	n += strlen(q->quota);
 	buf[n++] = (char)q->unit;
 	buf[n++] = (char)q->profile;
 	memcpy(buf + n, &q->duration, 4);

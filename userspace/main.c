@@ -110,6 +110,8 @@ int sl_open_maps_or_explain(const struct sl_opts *o, struct sl_maps *m)
 
 static int cmd_version(const struct sl_opts *o, int argc, char **argv)
 {
+	if (sl_want_help("version", argc, argv))
+		return SL_EXIT_OK;
 	printf("sluice %s\n", SLUICE_VERSION);
 	return SL_EXIT_OK;
 }
@@ -118,6 +120,8 @@ static int cmd_help(const struct sl_opts *o, int argc, char **argv)
 {
 	const struct sl_cmd *c = argc > 1 ? sl_find_cmd(argv[1]) : NULL;
 
+	if (sl_want_help("help", argc, argv))
+		return SL_EXIT_OK;
 	if (c)
 		printf("usage: sluice %s %s\n  %s\n", c->name, c->args, c->summary);
 	else

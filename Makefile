@@ -60,7 +60,7 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(O)/tools/%)
 
 .DELETE_ON_ERROR:
-.PHONY: all help clean test test-unit test-bpf test-integration bench demo deps install
+.PHONY: all help clean test test-unit test-bpf test-integration bench demo deps install uninstall
 
 all: $(SLUICE) $(BPF_OBJ) $(TOOL_BINS)
 
@@ -74,7 +74,9 @@ help:
 	@echo '  bench             benchmarks, figures only (root)'
 	@echo '  demo              two namespaces, a flood and a well-behaved source (root)'
 	@echo '  deps              install build/test dependencies (scripts/install-deps.sh)'
-	@echo '  install           install to $$(DESTDIR)$$(PREFIX)'
+	@echo '  install           install the binary, BPF object, systemd units, man page and'
+	@echo '                    bash completion under $$(DESTDIR)$$(PREFIX) (builds first if needed)'
+	@echo '  uninstall         remove what install installed'
 	@echo '  clean             remove $(O)/'
 	@echo 'Variables: O=builddir V=1 (full commands) CLANG= BPFTOOL= PREFIX= DESTDIR='
 
@@ -136,6 +138,34 @@ demo: all
 
 deps:
 	scripts/install-deps.sh
+
+# Install layout. Units go to /lib/systemd/system for PREFIX=/usr (where Debian keeps them);
+# the templates get the installed binary's path with sed in the destination, so installing as
+# root never writes into the source tree (and builds nothing when $(O) is up to date).
+SBINDIR  ?= $(PREFIX)/sbin
+BPFDIR   ?= $(PREFIX)/lib/sluice
+UNITDIR  ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+MAN8DIR  ?= $(PREFIX)/share/man/man8
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITS    := sluice.service sluice-attach@.service
+
+install: $(SLUICE) $(BPF_OBJ)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(SLUICE) $(DESTDIR)$(SBINDIR)/sluice
+	$(Q)install -D -m 0644 $(BPF_OBJ) $(DESTDIR)$(BPFDIR)/sluice.bpf.o
+	$(Q)install -D -m 0644 man/sluice.8 $(DESTDIR)$(MAN8DIR)/sluice.8
+	$(Q)install -D -m 0644 completion/sluice.bash $(DESTDIR)$(BASHCOMPDIR)/sluice
+	$(Q)for u in $(UNITS); do \
+		install -D -m 0644 packaging/$$u.in $(DESTDIR)$(UNITDIR)/$$u && \
+		sed -i 's|@SBINDIR@|$(SBINDIR)|g' $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(BPFDIR)/sluice.bpf.o \
+		$(DESTDIR)$(MAN8DIR)/sluice.8 $(DESTDIR)$(BASHCOMPDIR)/sluice \
+		$(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	$(Q)rmdir $(DESTDIR)$(BPFDIR) 2>/dev/null || true
 
 clean:
 	rm -rf $(O)

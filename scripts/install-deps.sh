@@ -9,6 +9,8 @@ PKGS=(
 	linux-libc-dev
 	# tests
 	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3 tzdata
+	# install test: the man page is rendered with groff
+	groff-base
 	# HTTP-layer integration tests: a real server and real clients
 	nginx curl wrk
 	# benchmarks and comparisons

@@ -14,7 +14,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -43,6 +45,78 @@ __u64 sl_netns_ino(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (__u64)st.st_ino;
 }
 
+__u32 sl_iface_index(const char *ifname, const char *netns)
+{
+	__u32 ifindex = if_nametoindex(ifname);
+
+	if (ifindex)
+		return ifindex;
+	if (netns)
+		pr_warn("no interface %s in network namespace %s (`ip -n %s link` lists them)\n",
+			ifname, netns, netns);
+	else
+		pr_warn("no interface %s (in this network namespace; `ip link` lists them; "
+			"--netns NAME for another)\n", ifname);
+	return 0;
+}
+
+/* The driver's name (ethtool), or "" when it does not say. */
+static void sl_iface_driver(const char *ifname, char *buf, size_t len)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&di };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		sl_strlcpy(buf, di.driver, len);
+	close(fd);
+}
+
+/*
+ * Refuse an interface that already runs an XDP program sluice did not attach under this pin
+ * root (an own attachment was ruled out before): the kernel allows one per interface and mode,
+ * and replacing someone's program is not ours to do. Returns 0 or -EBUSY (reported).
+ */
+static int sl_xdp_foreign(const struct sl_attach_req *req, __u32 ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info), id;
+	const char *mode = "native", *ipmode = "xdp";
+	char ip[80] = "ip";
+	int fd;
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0; /* cannot tell: the attach itself will say */
+	id = q.drv_prog_id;
+	if (!id && (id = q.hw_prog_id)) {
+		mode = "offload";
+		ipmode = "xdpoffload";
+	} else if (!id && (id = q.skb_prog_id)) {
+		mode = "generic";
+		ipmode = "xdpgeneric";
+	}
+	if (!id)
+		return 0;
+	/* The name needs CAP_SYS_ADMIN (BPF_PROG_GET_FD_BY_ID); the id alone is enough. */
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+			info.name[0] = '\0';
+		close(fd);
+	}
+	if (req->netns)
+		snprintf(ip, sizeof(ip), "ip -n %s", req->netns);
+	pr_warn("another XDP program is attached to %s (id %u%s%s, %s mode): detach it "
+		"(`%s link set dev %s %s off`) or attach sluice with --hook tc\n", req->ifname, id,
+		info.name[0] ? ", name " : "", info.name, mode, ip, req->ifname, ipmode);
+	return -EBUSY;
+}
+
 static void sl_link_pin_path(char *buf, size_t len, const char *pin_root,
 			     const struct sl_attach_key *k)
 {
@@ -57,23 +131,24 @@ static int sl_attach_xdp(const char *pin_root, const struct sl_attach_req *req, 
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	char path[512];
-	__u32 other = 0;
 	int fd, err;
 
 	lo.flags = req->mode == SL_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(prog_fd, k->ifindex, BPF_XDP, &lo);
 	if (fd < 0) {
 		err = -errno;
-		bpf_xdp_query_id(k->ifindex, 0, &other);
-		if (other || err == -EBUSY || err == -EEXIST)
-			pr_warn("another XDP program (id %u) is already attached to %s: remove it "
-				"(`ip link set dev %s xdp off`) or attach with --hook tc\n", other,
-				req->ifname, req->ifname);
-		else if (req->mode == SL_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL))
-			pr_warn("the driver of %s has no native XDP support: use --mode skb "
-				"(generic XDP) or --hook tc\n", req->ifname);
-		else
+		if (sl_xdp_foreign(req, k->ifindex))
+			return -EBUSY; /* attached since the check before loading */
+		if (req->mode == SL_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL)) {
+			char drv[32];
+
+			sl_iface_driver(req->ifname, drv, sizeof(drv));
+			pr_warn("the driver of %s%s%s%s has no native XDP support: attach with --mode "
+				"skb (generic XDP, any driver, slower) or --hook tc\n", req->ifname,
+				drv[0] ? " (" : "", drv, drv[0] ? ")" : "");
+		} else {
 			pr_warn("cannot attach XDP to %s: %s\n", req->ifname, strerror(-err));
+		}
 		return err;
 	}
 	sl_link_pin_path(path, sizeof(path), pin_root, k);
@@ -190,12 +265,9 @@ int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 	struct sl_maps m;
 	int err, prog_fd;
 
-	k.ifindex = if_nametoindex(req->ifname);
-	if (!k.ifindex) {
-		pr_warn("interface %s not found%s%s: `ip link` lists interfaces\n", req->ifname,
-			req->netns ? " in network namespace " : "", req->netns ? req->netns : "");
+	k.ifindex = sl_iface_index(req->ifname, req->netns);
+	if (!k.ifindex)
 		return -ENODEV;
-	}
 	if (sl_pins_exist(pin_root) && sl_maps_open(pin_root, &m) == 0) {
 		struct sl_attach cur;
 
@@ -210,6 +282,9 @@ int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req)
 			return -EEXIST;
 		}
 	}
+
+	if (req->hook == SL_HOOK_XDP && (err = sl_xdp_foreign(req, k.ifindex)))
+		return err;
 
 	err = sl_load(pin_root, req->table_size, req->hook, &skel);
 	if (err)

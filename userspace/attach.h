@@ -18,6 +18,12 @@ struct sl_attach_req {
 /* Inode of the caller's network namespace (part of every attachment's key). */
 __u64 sl_netns_ino(void);
 
+/*
+ * ifindex of `ifname` in the caller's network namespace (`netns`: its name for the message, or
+ * NULL); 0 when there is none, after telling the user where to look.
+ */
+__u32 sl_iface_index(const char *ifname, const char *netns);
+
 /* Load and attach. Call with the pin-root lock held. Reports errors to the user. */
 int sl_attach_iface(const char *pin_root, const struct sl_attach_req *req);
 

@@ -7,6 +7,7 @@
 
 #include "attach.h"
 #include "cmd.h"
+#include "loader.h"
 #include "log.h"
 
 int cmd_attach(const struct sl_opts *o, int argc, char **argv)
@@ -60,7 +61,8 @@ int cmd_attach(const struct sl_opts *o, int argc, char **argv)
 	}
 	if (!req.ifname)
 		return sl_usage("attach");
-	if (sl_need_root())
+	/* Everything that can be checked without touching anything, first. */
+	if (sl_need_root() || sl_kernel_check() || !sl_iface_index(req.ifname, req.netns))
 		return SL_EXIT_ERR;
 	if ((err = sl_pins_prepare(o->pin_root)))
 		return SL_EXIT_ERR;

@@ -27,12 +27,13 @@ int cmd_detach(const struct sl_opts *o, int argc, char **argv)
 		sl_maps_close(&m);
 		return SL_EXIT_ERR;
 	}
+	/* By the record first: the interface may be gone, and detach still cleans up after it. */
 	err = sl_attach_find(&m, argv[1], &k, &a);
-	if (err)
+	if (!err)
+		err = sl_detach_entry(o->pin_root, &m, &k, &a);
+	else if (sl_iface_index(argv[1], o->netns)) /* (0: it said there is no such interface) */
 		pr_warn("sluice is not attached to %s%s%s; `sluice status` lists attachments\n",
 			argv[1], o->netns ? " in network namespace " : "", o->netns ? o->netns : "");
-	else
-		err = sl_detach_entry(o->pin_root, &m, &k, &a);
 	sl_unlock(lock);
 	sl_maps_close(&m);
 	if (err)

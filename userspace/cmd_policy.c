@@ -59,7 +59,7 @@ static int sl_policy_apply(const struct sl_opts *o, const char *file)
 		fprintf(stderr, "sluice: policy not applied; the running policy is unchanged\n");
 		return SL_EXIT_ERR;
 	}
-	if (sl_need_root() || sl_pins_prepare(o->pin_root))
+	if (sl_need_root() || sl_kernel_check() || sl_pins_prepare(o->pin_root))
 		goto out_free;
 	lock = sl_lock(o->pin_root, 30);
 	if (lock < 0) {

@@ -2,9 +2,11 @@
 /* Skeleton load with pinned maps: every attachment and command shares one set of maps. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -49,6 +51,50 @@ static int sl_secret_init(int config_fd)
 	err = sl_config_write(config_fd, &cfg);
 	memset(&cfg, 0, sizeof(cfg));
 	return err;
+}
+
+/* What the data plane uses that the oldest kernels lack, newest first. */
+static const struct {
+	int major, minor;
+	const char *feature;
+} sl_kernel_features[] = {
+	{ 5, 12, "compare-and-swap on map values (BPF atomics, the shared buckets)" },
+	{ 5, 9, "XDP through a bpf_link (attach)" },
+	{ 5, 5, "bpf_jiffies64 (the tick clock)" },
+	{ 5, 3, "bounded loops (the HTTP scanner)" },
+	{ 5, 2, "bpf_skc_lookup_tcp (the HTTP flow table)" },
+	{ 5, 1, "bpf_spin_lock and BPF_F_LOCK (tenant plans)" },
+};
+
+int sl_kernel_check(void)
+{
+	/* Test hook: the release this check sees instead of uname's, e.g. 5.4.0. */
+	const char *rel = getenv("SLUICE_TEST_KERNEL");
+	char list[512] = "";
+	struct utsname u;
+	int major, minor;
+
+	if (!rel || !*rel) {
+		if (uname(&u))
+			return 0;
+		rel = u.release;
+	}
+	if (sscanf(rel, "%d.%d", &major, &minor) != 2)
+		return 0; /* unknown format: let the load tell */
+	/* Minor numbers stay below 1000: major * 1000 + minor orders releases. */
+	if (major * 1000 + minor >= SL_KERNEL_MIN_MAJOR * 1000 + SL_KERNEL_MIN_MINOR)
+		return 0;
+	for (size_t i = 0; i < sizeof(sl_kernel_features) / sizeof(sl_kernel_features[0]); i++) {
+		int fmaj = sl_kernel_features[i].major, fmin = sl_kernel_features[i].minor;
+
+		if (major * 1000 + minor >= fmaj * 1000 + fmin)
+			continue;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s needs %d.%d",
+			 list[0] ? ", " : ": ", sl_kernel_features[i].feature, fmaj, fmin);
+	}
+	pr_warn("kernel %s is older than %d.%d, the oldest sluice supports%s; upgrade the kernel\n",
+		rel, SL_KERNEL_MIN_MAJOR, SL_KERNEL_MIN_MINOR, list);
+	return -EOPNOTSUPP;
 }
 
 int sl_load(const char *pin_root, long table_size, int hook, struct sluice **out)

@@ -5,6 +5,17 @@
 
 struct sluice;
 
+/* The oldest kernel sluice supports. */
+#define SL_KERNEL_MIN_MAJOR 5
+#define SL_KERNEL_MIN_MINOR 15
+
+/*
+ * Refuse a kernel older than SL_KERNEL_MIN_*, naming what the data plane needs that it lacks.
+ * Touches nothing; call before preparing pins. Returns 0 or -EOPNOTSUPP (reported here).
+ * SLUICE_TEST_KERNEL=RELEASE in the environment stands for uname's release (tests).
+ */
+int sl_kernel_check(void);
+
 /*
  * Open and load the BPF object; maps are pinned by name under <pin_root>/maps, reusing pins that
  * exist. `hook` (enum sl_hook, or -1 for none) selects which program is loaded. `table_size` 0

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* sluice command line: global options, then dispatch through the subcommand table. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "sluice_abi.h"
 #include "cmd.h"
@@ -85,11 +88,45 @@ bool sl_want_help(const char *cmd, int argc, char **argv)
 	return false;
 }
 
+static bool sl_has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap >> 5].effective & (1u << (cap & 31));
+}
+
+/*
+ * Loading sluice's networking programs needs CAP_BPF and CAP_NET_ADMIN, and CAP_PERFMON for the
+ * verifier to accept packet pointer arithmetic; CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON
+ * (and is their only form before 5.8). Root passes by having them all, not by its uid.
+ */
 int sl_need_root(void)
 {
-	if (geteuid() == 0)
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = { { CAP_BPF, "CAP_BPF" }, { CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+		     { CAP_PERFMON, "CAP_PERFMON" } };
+	const char *miss[3];
+	char list[64] = "";
+	int n = 0;
+
+	if (syscall(SYS_capget, &hdr, d)) {
+		if (geteuid() == 0)
+			return 0; /* cannot tell: let the kernel decide */
+		memset(d, 0, sizeof(d));
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!sl_has_cap(d, need[i].cap) &&
+		    !(need[i].cap != CAP_NET_ADMIN && sl_has_cap(d, CAP_SYS_ADMIN)))
+			miss[n++] = need[i].name;
+	if (!n)
 		return 0;
-	pr_warn("this command needs root (CAP_BPF and CAP_NET_ADMIN): run it with sudo\n");
+	for (int i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 !i ? "" : i == n - 1 ? " and " : ", ", miss[i]);
+	pr_warn("this command needs root: %s %s missing; run as root (sudo) or grant CAP_BPF, "
+		"CAP_NET_ADMIN (and CAP_PERFMON)\n", list, n > 1 ? "are" : "is");
 	return -EPERM;
 }
 

@@ -56,8 +56,9 @@ int sl_pins_prepare(const char *pin_root)
 		pr_info("mounting bpffs at /sys/fs/bpf\n");
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
 			err = -errno;
-			pr_warn("cannot mount bpffs at /sys/fs/bpf: %s; mount it by hand: "
-				"mount -t bpf bpf /sys/fs/bpf\n", strerror(errno));
+			pr_warn("bpffs is not mounted at /sys/fs/bpf, and mounting it there failed: "
+				"%s; mount it (`mount -t bpf bpf /sys/fs/bpf`) or use --pin-root DIR "
+				"on a bpffs\n", strerror(errno));
 			return err;
 		}
 	}

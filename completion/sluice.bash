@@ -5,7 +5,7 @@
 # Needs nothing from the bash-completion package. Installed as
 # PREFIX/share/bash-completion/completions/sluice; for a checkout: . completion/sluice.bash
 
-_sluice_commands='attach detach policy status tenants run usage quota gc purge version help'
+_sluice_commands='attach detach policy status tenants run usage quota top gc purge version help'
 _sluice_globals='--pin-root --netns --json -v -vv --verbose -h --help --version'
 
 # _sluice_ifaces NETNS: interface names, of network namespace NETNS when it is not empty.
@@ -44,7 +44,7 @@ _sluice() {
 			;;
 		--netns=*) netns=${w#--netns=} ;;
 		--policy | --state-dir | --billing-dir | --interval | --flush-interval | --hook | \
-			--mode | --table-size | --tenant | --period) i=$((i + 1)) ;;
+			--mode | --table-size | --tenant | --period | --count) i=$((i + 1)) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else args+=("$w"); fi ;;
 		esac
@@ -61,7 +61,7 @@ _sluice() {
 	--hook) mapfile -t COMPREPLY < <(compgen -W 'xdp tc' -- "$cur"); return ;;
 	--mode) mapfile -t COMPREPLY < <(compgen -W 'native skb' -- "$cur"); return ;;
 	--period) mapfile -t COMPREPLY < <(compgen -W 'current previous' -- "$cur"); return ;;
-	--interval | --flush-interval | --table-size | --tenant) return ;;
+	--interval | --flush-interval | --table-size | --tenant | --count) return ;;
 	esac
 
 	case $cmd in
@@ -71,6 +71,7 @@ _sluice() {
 	usage) opts='--tenant --period --state-dir' ;;
 	quota) opts='--state-dir' ;;
 	tenants) opts='--interval' ;;
+	top) opts='--interval --count --state-dir' ;;
 	esac
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$opts $_sluice_globals" -- "$cur")

@@ -4,6 +4,8 @@
 #define SLUICE_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
 
 /* Global options, parsed by main.c before the subcommand. */
 struct sl_opts {
@@ -37,6 +39,7 @@ int cmd_tenants(const struct sl_opts *o, int argc, char **argv);
 int cmd_run(const struct sl_opts *o, int argc, char **argv);
 int cmd_usage(const struct sl_opts *o, int argc, char **argv);
 int cmd_quota(const struct sl_opts *o, int argc, char **argv);
+int cmd_top(const struct sl_opts *o, int argc, char **argv);
 
 /* Shared by commands: print usage of `cmd` to stderr and return SL_EXIT_USAGE. */
 int sl_usage(const char *cmd);
@@ -57,5 +60,19 @@ struct sl_tview;
 struct sl_trate;
 void sl_tenants_json(struct sl_json *j, const char *key, const struct sl_tview *v,
 		     const struct sl_trate *rates, bool detail);
+/* Rates of each tenant of `now` against an earlier read `before`, over ms milliseconds. */
+void sl_trates(const struct sl_tview *before, const struct sl_tview *now, long ms,
+	       struct sl_trate *out);
+
+/*
+ * The current period of quota q as `sluice usage` shows it (cmd_usage.c): units used, read live
+ * from the data plane when m is not NULL and the quota's profile allows, and the limit.
+ */
+struct sl_rquota;
+void sl_usage_current(const struct sl_maps *m, const struct sl_rquota *q, uint64_t *used,
+		      uint64_t *limit);
+
+/* The data plane's tick clock in bucket time units, never ahead of it (cmd_gc.c). */
+__u64 sl_now_tick_user(void);
 
 #endif

@@ -34,7 +34,7 @@ struct sl_gc {
  * The tick clock of the data plane is jiffies x TICK_NSEC. times() returns jiffies converted to
  * USER_HZ units, i.e. that same time rounded down to 1/USER_HZ s: never ahead of the data plane.
  */
-static __u64 sl_now_tick_user(void)
+__u64 sl_now_tick_user(void)
 {
 	long hz = sysconf(_SC_CLK_TCK);
 	clock_t t = times(NULL);

@@ -137,9 +137,8 @@ void sl_tenants_json(struct sl_json *j, const char *key, const struct sl_tview *
 	sl_json_arr_close(j);
 }
 
-/* Rates of each tenant of `now` against an earlier read `before`, over ms milliseconds. */
-static void sl_trates(const struct sl_tview *before, const struct sl_tview *now, long ms,
-		      struct sl_trate *out)
+void sl_trates(const struct sl_tview *before, const struct sl_tview *now, long ms,
+	       struct sl_trate *out)
 {
 	for (int i = 0; i < now->n; i++) {
 		const struct sl_tview_tenant *b = sl_tview_find(before, now->t[i].idx);

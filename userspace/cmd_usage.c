@@ -79,6 +79,18 @@ static void uz_live(const struct sl_maps *m, struct uz_row *row)
 	}
 }
 
+void sl_usage_current(const struct sl_maps *m, const struct sl_rquota *q, uint64_t *used,
+		      uint64_t *limit)
+{
+	struct uz_row row;
+
+	uz_pick(q, "current", 0, &row);
+	if (m)
+		uz_live(m, &row);
+	*used = row.used;
+	*limit = row.limit;
+}
+
 static const char *uz_state_dir(int argc, char **argv)
 {
 	for (int i = 1; i + 1 < argc; i++)

@@ -33,6 +33,8 @@ static const struct sl_cmd sl_cmds[] = {
 	  "quota usage per tenant: used, remaining, reset time" },
 	{ "quota", cmd_quota, "grant TENANT N [QUOTA] | reset TENANT [QUOTA] [--state-dir DIR]",
 	  "add credits to or reset a tenant's quota (through sluice run)" },
+	{ "top", cmd_top, "[--interval MS] [--count N] [--state-dir DIR]",
+	  "live view: tenants, rules and the aggregates nearest their limit, with rates" },
 	{ "gc", cmd_gc, "", "delete idle aggregate buckets (no state is lost)" },
 	{ "purge", cmd_purge, "", "detach everything and remove all of sluice's pins" },
 	{ "version", cmd_version, "", "print the version" },

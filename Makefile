@@ -26,15 +26,17 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 YAML_LIBS     := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null || echo -lyaml)
+MHD_LIBS      := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -MMD -MP -Iinclude -Iuserspace -I$(O) $(LIBBPF_CFLAGS) -DSLUICE_VERSION='"$(VERSION)"'
-LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(YAML_LIBS)
+LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(YAML_LIBS) $(MHD_LIBS) -pthread
 
 # Modules that do not touch libbpf: unit tests link these directly.
 PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats.c \
-             userspace/tenants.c userspace/util.c userspace/period.c userspace/billing.c
+             userspace/tenants.c userspace/util.c userspace/period.c userspace/billing.c \
+             userspace/metrics.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
              userspace/loader.c userspace/attach.c userspace/view.c \
              userspace/apply_http.c userspace/tview.c
@@ -105,7 +107,8 @@ $(SLUICE): $(MAIN_OBJS) $(CMD_OBJS) $(BPFU_OBJS) $(PURE_OBJS)
 
 $(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(PURE_OBJS) -o $@ $(YAML_LIBS) -lz -lcriterion
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(PURE_OBJS) -o $@ $(YAML_LIBS) -lz $(MHD_LIBS) -pthread \
+		-lcriterion
 
 $(BPFT_BIN): $(BPFT_SRCS) $(wildcard tests/bpf/*.h) $(SKELS) $(BPFU_OBJS) $(PURE_OBJS) | $(O)/tests
 	$(call msg,LINK,$@)

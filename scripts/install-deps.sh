@@ -6,13 +6,15 @@ set -euo pipefail
 PKGS=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
-	linux-libc-dev
+	linux-libc-dev libmicrohttpd-dev
 	# tests
 	libcriterion-dev iputils-ping iproute2 ethtool procps util-linux python3 tzdata
 	# install test: the man page is rendered with groff
 	groff-base
 	# HTTP-layer integration tests: a real server and real clients
 	nginx curl wrk
+	# metrics test: a real Prometheus text-format parser
+	python3-prometheus-client
 	# benchmarks and comparisons
 	nftables iptables netsniff-ng jq
 )

@@ -36,6 +36,7 @@
 #include "json.h"
 #include "log.h"
 #include "maps.h"
+#include "metrics.h"
 #include "period.h"
 #include "pins.h"
 #include "policy.h"
@@ -67,6 +68,13 @@ struct rn {
 	int64_t bp_start, bp_end; /* the open billing period */
 	uint64_t flushes, write_errors;
 	int64_t last_write_ok;
+	int64_t ckpt_saved_ns; /* the checkpoint's last successful save (loaded: its own time) */
+	/* --metrics (docs/metrics.md): what the next rendering shows, and the endpoint */
+	const char *metrics_addr;
+	struct sl_metrics *metrics;
+	struct sl_mstate *ms;
+	long tstats_entries;   /* entries seen by the last counter read */
+	uint64_t tables_read_ns; /* monotonic time of the last table fill count */
 	/* injected clock (tests): wall = fake0 + (monotonic - mono0) */
 	bool fake;
 	int64_t fake0_ns, mono0_ns;
@@ -183,6 +191,8 @@ static int rn_save(struct rn *r)
 	}
 	err = b.err ? b.err : sl_ckpt_save(&sl_io_posix, r->ckpt_path, SL_CKPT_VERSION, b.p, b.len);
 	free(b.p);
+	if (!err)
+		r->ckpt_saved_ns = h.saved_ns;
 	return err;
 }
 
@@ -241,6 +251,7 @@ static int rn_load(struct rn *r)
 	r->tstats_id = h.tstats_id;
 	r->bp_start = h.bp_start;
 	r->bp_end = h.bp_end;
+	r->ckpt_saved_ns = h.saved_ns;
 out:
 	free(buf);
 	return err;
@@ -343,7 +354,18 @@ struct rn_scan {
 	int n, cap;
 	int *slot_of; /* open addressing over (tidx, key_id) */
 	int size;
+	struct sl_mtenant *mt; /* with --metrics: totals per tenant index and group */
 };
+
+/* A counter cell of tenant t's metrics, in API group `group` (SL_GROUP_NONE: none matched). */
+static void rn_mt_add(struct sl_mtenant *t, uint8_t group, const struct sl_tstats *v)
+{
+	int g = group < SL_MAX_GROUPS ? group : SL_MGROUP_NONE;
+
+	sl_tstats_add(&t->total, v);
+	t->group_pass[g] += v->req_pass;
+	t->group_drop[g] += v->req_drop;
+}
 
 static int rn_tot_find(struct rn_scan *s, uint32_t tidx, uint32_t key_id)
 {
@@ -370,6 +392,8 @@ static int rn_scan_one(const struct sl_tstats_key *k, const struct sl_tstats *v,
 	struct rn_scan *s = arg;
 	int i;
 
+	if (s->mt && k->tenant <= SL_TENANT_UNKNOWN)
+		rn_mt_add(&s->mt[k->tenant], k->group, v);
 	if (k->tenant >= SL_MAX_TENANTS)
 		return 0; /* requests without a known key are not billed */
 	i = rn_tot_find(s, k->tenant, k->key_id);
@@ -433,9 +457,42 @@ static struct sl_rseen *rn_seen(struct rn *r, const struct sl_tenmeta *meta, uin
 	return s;
 }
 
+/* Start the metrics' tenant table for a counter read: the active policy's tenants and groups. */
+static void rn_mt_begin(struct rn *r, const struct sl_tenmeta *meta)
+{
+	struct sl_mstate *ms = r->ms;
+	struct sl_httpcfg http;
+	struct sl_config cfg;
+	__u32 gen;
+
+	memset(ms->tenants, 0, sizeof(ms->tenants));
+	ms->n_groups = 0;
+	if (sl_config_read(r->m.config, &cfg))
+		return;
+	gen = cfg.gen & 1;
+	for (uint32_t t = 0; t < SL_MAX_TENANTS; t++) {
+		if (!(meta[t].in_use & (1u << gen)))
+			continue;
+		ms->tenants[t].on = true;
+		sl_strlcpy(ms->tenants[t].name, meta[t].name, sizeof(ms->tenants[t].name));
+		sl_strlcpy(ms->tenants[t].plan, meta[t].plan, sizeof(ms->tenants[t].plan));
+	}
+	if (bpf_map_lookup_elem(r->m.http, &gen, &http) || !http.n_ports)
+		return;
+	/* Requests with no key or an unknown one, named as `sluice tenants` names them. */
+	ms->tenants[SL_TENANT_UNKNOWN].on = true;
+	sl_strlcpy(ms->tenants[SL_TENANT_UNKNOWN].name, "(unknown key)", SL_NAME_MAX);
+	for (int g = 0; g < http.n_groups && g < SL_MAX_GROUPS; g++) {
+		memcpy(ms->groups[g], http.groups[g].name, SL_NAME_MAX - 1);
+		ms->groups[g][SL_NAME_MAX - 1] = 0;
+	}
+	ms->n_groups = http.n_groups < SL_MAX_GROUPS ? http.n_groups : SL_MAX_GROUPS;
+}
+
 /*
  * Read every tenant counter and charge what is new since the last read to the open billing
- * period. Returns 0 or a negative errno (nothing charged then).
+ * period. Returns 0 or a negative errno (nothing charged then). With --metrics, the totals
+ * per tenant and group are gathered on the way (r->ms->tenants).
  */
 static int rn_collect(struct rn *r, int64_t now_s)
 {
@@ -457,6 +514,10 @@ static int rn_collect(struct rn *r, int64_t now_s)
 	for (uint32_t t = 0; t < SL_MAX_TENANTS; t++)
 		if (bpf_map_lookup_elem(r->m.tenmeta, &t, &meta[t]))
 			memset(&meta[t], 0, sizeof(meta[t]));
+	if (r->ms) {
+		rn_mt_begin(r, meta);
+		s.mt = r->ms->tenants;
+	}
 	s.slot_of = malloc(sizeof(int) * s.size);
 	if (!s.slot_of)
 		return -ENOMEM;
@@ -466,12 +527,18 @@ static int rn_collect(struct rn *r, int64_t now_s)
 		err = (int)n;
 		goto out;
 	}
-	for (uint32_t t = 0; t < SL_MAX_TENANTS; t++) {
+	r->tstats_entries = n;
+	for (uint32_t t = 0; t <= SL_MAX_TENANTS; t++) {
 		struct sl_tstats st;
 		int i;
 
-		if (!meta[t].name[0] || sl_tovf_read(r->m.tovf, t, &st) || !rn_nonzero(&st))
+		if ((t < SL_MAX_TENANTS ? !meta[t].name[0] : !s.mt) ||
+		    sl_tovf_read(r->m.tovf, t, &st) || !rn_nonzero(&st))
 			continue;
+		if (s.mt)
+			rn_mt_add(&s.mt[t], SL_GROUP_NONE, &st);
+		if (t == SL_TENANT_UNKNOWN)
+			continue; /* the unknown-key row is not billed */
 		i = rn_tot_find(&s, t, SL_KEY_ID_OTHER);
 		if (i < 0) {
 			err = i;
@@ -1251,6 +1318,118 @@ static int rn_quota_tick(struct rn *r, int64_t now_ns)
 	return err;
 }
 
+/* ---- metrics (docs/metrics.md) ---- */
+
+#define RN_TABLES_EVERY_NS 5000000000ULL /* table fill is counted at most every 5 s */
+
+static int rn_count_bucket(const struct sl_bkey *k, const struct sl_bucket *v, void *arg)
+{
+	return 0;
+}
+
+static int rn_count_flow(const struct sl_flow_key *k, const struct sl_flow *v, void *arg)
+{
+	return 0;
+}
+
+static int rn_count_qcnt(const struct sl_qkey *k, const __u64 *v, void *arg)
+{
+	return 0;
+}
+
+static void rn_mtable(struct sl_mtable *t, int fd, long used)
+{
+	t->max = sl_map_max_entries(fd);
+	t->used = used >= 0 && t->max >= 0 ? used : -1;
+}
+
+/* Whether q's usage reached its highest alert_at below 100 % (80 % without one). */
+static bool rn_near_limit(const struct sl_rquota *q, uint64_t limit)
+{
+	unsigned int pct = 0;
+
+	for (int a = 0; a < q->n_alerts && a < SL_MAX_ALERTS; a++)
+		if (q->alert_at[a] < 100 && q->alert_at[a] > pct)
+			pct = q->alert_at[a];
+	if (!pct)
+		pct = 80;
+	return q->used * 100 >= (uint64_t)pct * limit;
+}
+
+/*
+ * Gather what the tenant counters (rn_collect) did not: rules, quotas, table fill, the
+ * controller's own figures; count the tick (started at monotonic tick0_ns), render and hand
+ * the text to the HTTP thread.
+ */
+static void rn_metrics(struct rn *r, uint64_t tick0_ns, int64_t now_ns)
+{
+	struct sl_mstate *ms = r->ms;
+	struct sl_config cfg;
+	uint64_t mono = sl_monotonic_ns();
+	size_t len;
+	char *text;
+	__u32 gen;
+
+	ms->n_rules = 0;
+	if (!sl_config_read(r->m.config, &cfg)) {
+		gen = cfg.gen & 1;
+		for (__u32 slot = 0; slot < SL_MAX_RULES; slot++) {
+			struct sl_mrule *mr = &ms->rules[ms->n_rules];
+			struct sl_rulemeta meta;
+
+			if (bpf_map_lookup_elem(r->m.rulemeta, &slot, &meta) ||
+			    !(meta.in_use & (1u << gen)) ||
+			    sl_stats_read(r->m.stats, slot, &mr->st))
+				continue;
+			sl_strlcpy(mr->name, meta.name, sizeof(mr->name));
+			mr->action = meta.action;
+			ms->n_rules++;
+		}
+	}
+	if (sl_stats_read(r->m.stats, SL_SLOT_PARSE, &ms->unclassified))
+		memset(&ms->unclassified, 0, sizeof(ms->unclassified));
+	ms->n_quotas = 0;
+	ms->quotas = rn_grow(ms->quotas, &ms->cap_quotas, r->n_q, sizeof(*ms->quotas));
+	for (int i = 0; ms->quotas && i < r->n_q; i++) {
+		const struct sl_rquota *q = &r->q[i];
+		struct sl_mquota *mq = &ms->quotas[ms->n_quotas];
+
+		if (!q->live)
+			continue;
+		sl_strlcpy(mq->tenant, q->tenant, sizeof(mq->tenant));
+		sl_strlcpy(mq->quota, q->quota, sizeof(mq->quota));
+		sl_strlcpy(mq->plan, q->plan, sizeof(mq->plan));
+		mq->mode = q->mode;
+		mq->rolling = q->rolling;
+		mq->used = q->used;
+		mq->limit = rn_qlimit(q);
+		mq->near = rn_near_limit(q, mq->limit);
+		mq->period_end = q->end;
+		ms->n_quotas++;
+	}
+	/* Counting a table reads all of it: not every tick when ticks are frequent. */
+	if (!r->tables_read_ns || mono - r->tables_read_ns >= RN_TABLES_EVERY_NS) {
+		rn_mtable(&ms->tables[SL_MT_BUCKETS], r->m.buckets,
+			  sl_buckets_scan(r->m.buckets, rn_count_bucket, NULL));
+		rn_mtable(&ms->tables[SL_MT_FLOWS], r->m.flows,
+			  sl_flows_scan(r->m.flows, rn_count_flow, NULL));
+		rn_mtable(&ms->tables[SL_MT_QCNT], r->m.qcnt,
+			  sl_qcnt_scan(r->m.qcnt, rn_count_qcnt, NULL));
+		r->tables_read_ns = mono;
+	}
+	rn_mtable(&ms->tables[SL_MT_TSTATS], r->m.tstats, r->tstats_entries);
+	ms->ticks++;
+	ms->last_write = r->last_write_ok;
+	ms->write_errors = r->write_errors;
+	ms->ckpt_age = !r->ckpt_saved_ns ? -1 :
+		       now_ns > r->ckpt_saved_ns ? (double)(now_ns - r->ckpt_saved_ns) / 1e9 : 0;
+	sl_mhist_observe(&ms->tick, (double)(sl_monotonic_ns() - tick0_ns) / 1e9);
+	if (sl_metrics_render(ms, &text, &len))
+		rn_log(r, "warn", "metrics_render_failed", "error=\"%s\"", strerror(ENOMEM));
+	else
+		sl_metrics_publish(r->metrics, text, len);
+}
+
 /* ---- usage.json, inbox ---- */
 
 static void rn_write_usage(struct rn *r, int64_t now_s)
@@ -1539,13 +1718,15 @@ static void rn_usage(void)
 {
 	fprintf(stderr,
 		"usage: sluice run --policy FILE [--state-dir DIR] [--billing-dir DIR]\n"
-		"                  [--interval MS] [--flush-interval MS]\n"
+		"                  [--interval MS] [--flush-interval MS] [--metrics ADDR:PORT]\n"
 		"  Runs in the foreground: applies FILE (again on SIGHUP), enforces quotas, writes\n"
 		"  billing usage files; SIGTERM flushes everything and exits. Needs `sluice attach`.\n"
 		"  --state-dir DIR       checkpoint, usage.json, events.jsonl (default %s)\n"
 		"  --billing-dir DIR     usage-<period start>.jsonl files (default STATE-DIR/billing)\n"
 		"  --interval MS         how often counters are read and quotas checked (default 1000)\n"
-		"  --flush-interval MS   how often a billing revision is written (default 10000)\n",
+		"  --flush-interval MS   how often a billing revision is written (default 10000)\n"
+		"  --metrics ADDR:PORT   serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                        (127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464; docs/metrics.md)\n",
 		SL_STATE_DIR_DEFAULT);
 }
 
@@ -1557,6 +1738,7 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		{ "billing-dir", required_argument, NULL, 'b' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "flush-interval", required_argument, NULL, 'f' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1579,6 +1761,7 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		case 'b': snprintf(r.billing_dir, sizeof(r.billing_dir), "%s", optarg); break;
 		case 'i': r.interval_ms = atoi(optarg); break;
 		case 'f': r.flush_ms = atoi(optarg); break;
+		case 'm': r.metrics_addr = optarg; break;
 		case 'h': rn_usage(); return SL_EXIT_OK;
 		default: rn_usage(); return SL_EXIT_USAGE;
 		}
@@ -1588,6 +1771,16 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 			fprintf(stderr, "sluice run: --interval must be >= 10 ms and --flush-interval >= --interval\n");
 		rn_usage();
 		return SL_EXIT_USAGE;
+	}
+	if (r.metrics_addr) {
+		struct sockaddr_storage ss;
+		socklen_t alen;
+
+		if (sl_metrics_parse_addr(r.metrics_addr, &ss, &alen)) {
+			fprintf(stderr, "sluice run: --metrics %s: give a numeric address and a port, e.g. 127.0.0.1:9464 or [::1]:9464\n",
+				r.metrics_addr);
+			return SL_EXIT_USAGE;
+		}
 	}
 	if (fake) {
 		int64_t t;
@@ -1627,15 +1820,29 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		dprintf(lockfd, "%d\n", (int)getpid());
 	if (sl_open_maps_or_explain(o, &r.m))
 		return SL_EXIT_ERR;
+	/* Before the policy is applied: a port in use changes nothing. */
+	if (r.metrics_addr) {
+		err = sl_metrics_start(r.metrics_addr, &r.metrics);
+		if (!err && !(r.ms = calloc(1, sizeof(*r.ms))))
+			err = -ENOMEM;
+		if (err) {
+			fprintf(stderr, "sluice run: cannot listen on %s: %s; %s\n", r.metrics_addr,
+				strerror(-err), err == -EADDRNOTAVAIL ?
+				"give an address of this host (or 127.0.0.1, 0.0.0.0)" :
+				"choose another --metrics port");
+			goto out;
+		}
+	}
 	err = rn_load(&r);
 	if (err && err != -ENOENT) {
 		fprintf(stderr, "sluice run: the checkpoint %s cannot be read (%s); move it away to start fresh (usage not yet written to the billing files would then be billed again from the counters)\n",
 			r.ckpt_path, strerror(-err));
 		goto out;
 	}
-	rn_log(&r, "info", "start", "pid=%d state_dir=%s billing_dir=%s checkpoint=%s%s%s",
+	rn_log(&r, "info", "start", "pid=%d state_dir=%s billing_dir=%s checkpoint=%s%s%s%s%s",
 	       (int)getpid(), r.state_dir, r.billing_dir, err ? "none" : "loaded",
-	       r.fake ? " fake_now=" : "", r.fake ? fake : "");
+	       r.fake ? " fake_now=" : "", r.fake ? fake : "",
+	       r.metrics ? " metrics=" : "", r.metrics ? r.metrics_addr : "");
 	if (rn_apply_policy(&r, true))
 		goto out;
 	sigaction(SIGHUP, &sa, NULL);
@@ -1652,6 +1859,7 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 	next_flush = now_ns + (int64_t)r.flush_ms * 1000000;
 	for (;;) {
 		bool stop = rn_term, hup = rn_hup;
+		uint64_t tick0_ns = sl_monotonic_ns();
 		int64_t now_s, wake;
 
 		now_ns = rn_now_ns(&r);
@@ -1695,6 +1903,8 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		}
 		rn_write_usage(&r, now_s);
 		rn_reap_hooks(&r);
+		if (r.metrics)
+			rn_metrics(&r, tick0_ns, now_ns);
 		if (stop)
 			break;
 		/* Wake at the next period end too, so boundaries are read on time. */
@@ -1710,6 +1920,10 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 	       r.write_errors);
 	ret = r.write_errors && r.last_write_ok == 0 ? SL_EXIT_ERR : SL_EXIT_OK;
 out:
+	sl_metrics_stop(r.metrics);
+	if (r.ms)
+		free(r.ms->quotas);
+	free(r.ms);
 	sl_maps_close(&r.m);
 	close(lockfd);
 	return ret;

@@ -205,6 +205,11 @@ long sl_flows_scan(int fd, sl_flow_fn fn, void *arg)
 	return sl_scan(fd, sizeof(struct sl_flow_key), sizeof(struct sl_flow), (sl_raw_fn)fn, arg);
 }
 
+long sl_qcnt_scan(int fd, sl_qcnt_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(struct sl_qkey), sizeof(__u64), (sl_raw_fn)fn, arg);
+}
+
 struct sl_tstats_sum_arg {
 	sl_tstats_fn fn;
 	void *arg;

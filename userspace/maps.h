@@ -39,6 +39,9 @@ typedef int (*sl_key_fn)(const __u64 *h, const struct sl_keyval *v, void *arg);
 long sl_keys_scan(int fd, sl_key_fn fn, void *arg);
 typedef int (*sl_flow_fn)(const struct sl_flow_key *k, const struct sl_flow *v, void *arg);
 long sl_flows_scan(int fd, sl_flow_fn fn, void *arg);
+/* Same for the quota counters (SL_MAP_QCNT: tag and units used in one word). */
+typedef int (*sl_qcnt_fn)(const struct sl_qkey *k, const __u64 *v, void *arg);
+long sl_qcnt_scan(int fd, sl_qcnt_fn fn, void *arg);
 
 /* Same for the tenant counters (SL_MAP_TSTATS); fn sees each entry summed over CPUs. */
 typedef int (*sl_tstats_fn)(const struct sl_tstats_key *k, const struct sl_tstats *v, void *arg);

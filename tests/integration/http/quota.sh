@@ -5,10 +5,11 @@
 #
 # Needs tests/lib.sh and http/lib.sh sourced first and http_test_setup done (T, PIN, CLI_NS).
 #
-#	quota_run_start FAKE_NOW POLICY STATE NQ   `sluice run` in the background (RUN_PID, tracked:
-#	                                           the `timeout` around it, which passes SIGTERM on;
-#	                                           RUN_DAEMON_PID: sluice itself), its log in
-#	                                           $T/run.log; returns once NQ quotas are in
+#	quota_run_start FAKE_NOW POLICY STATE NQ [ARGS...]
+#	                                           `sluice run [ARGS...]` in the background (RUN_PID,
+#	                                           tracked: the `timeout` around it, which passes
+#	                                           SIGTERM on; RUN_DAEMON_PID: sluice itself), its
+#	                                           log in $T/run.log; returns once NQ quotas are in
 #	                                           STATE/usage.json (the data plane has them then)
 #	quota_usage OUT [ARGS...]                  `sluice --json usage --state-dir $QUOTA_STATE`
 #	quota_u USAGE_JSON TENANT FIELD            one field of a tenant's (first) quota there
@@ -32,9 +33,10 @@ QUOTA_STATE=
 quota_run_start() {
 	local fake=$1 policy=$2 nq=$4
 	QUOTA_STATE=$3
+	shift 4
 	SLUICE_FAKE_NOW=$fake timeout --foreground -k 2 120 "$SLUICE" --pin-root "$PIN" run \
 		--policy "$policy" --state-dir "$QUOTA_STATE" --interval 200 --flush-interval 1000 \
-		2>"$T/run.log" &
+		"$@" 2>"$T/run.log" &
 	RUN_PID=$!
 	sl_track_pid "$RUN_PID"
 	# usage.json is written after the first quota sync: the quotas are in the data plane then.

@@ -43,7 +43,7 @@ _sluice() {
 			i=$((i + 1))
 			;;
 		--netns=*) netns=${w#--netns=} ;;
-		--policy | --state-dir | --billing-dir | --interval | --flush-interval | --hook | \
+		--policy | --state-dir | --billing-dir | --interval | --flush-interval | --metrics | --hook | \
 			--mode | --table-size | --tenant | --period | --count) i=$((i + 1)) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else args+=("$w"); fi ;;
@@ -61,13 +61,13 @@ _sluice() {
 	--hook) mapfile -t COMPREPLY < <(compgen -W 'xdp tc' -- "$cur"); return ;;
 	--mode) mapfile -t COMPREPLY < <(compgen -W 'native skb' -- "$cur"); return ;;
 	--period) mapfile -t COMPREPLY < <(compgen -W 'current previous' -- "$cur"); return ;;
-	--interval | --flush-interval | --table-size | --tenant | --count) return ;;
+	--interval | --flush-interval | --table-size | --tenant | --count | --metrics) return ;;
 	esac
 
 	case $cmd in
 	'') opts='' ;;
 	attach) opts='--hook --mode --table-size' ;;
-	run) opts='--policy --state-dir --billing-dir --interval --flush-interval' ;;
+	run) opts='--policy --state-dir --billing-dir --interval --flush-interval --metrics' ;;
 	usage) opts='--tenant --period --state-dir' ;;
 	quota) opts='--state-dir' ;;
 	tenants) opts='--interval' ;;

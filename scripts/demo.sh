@@ -3,7 +3,8 @@
 # The built-in demo: two namespaces joined by veth, sluice on the server side, a flooding and a
 # well-behaved client; prints what each sent and what got through, then sluice's own counters.
 # Then the HTTP layer: nginx behind sluice, two tenants with API keys, one on a plan with a hard
-# quota; `sluice run` enforces it and writes a billing usage file, shown at the end.
+# quota; `sluice run` enforces it, serves Prometheus metrics and writes a billing usage file;
+# `sluice usage`, a `sluice top` snapshot, some metrics and the billing file are shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -101,8 +102,9 @@ echo
 echo "== HTTP: nginx on $SRV_IP4:8000; tenant alpha (plan pro), tenant beta (plan trial: 25 requests an hour, hard)"
 http_nginx_start 8000
 STATE=$T/state
+MPORT=$((20000 + $$ % 20000))
 "$SLUICE" --pin-root "$PIN" run --policy "$T/policy.yaml" --state-dir "$STATE" --interval 200 \
-	--flush-interval 1000 2>"$T/run.log" &
+	--flush-interval 1000 --metrics "127.0.0.1:$MPORT" 2>"$T/run.log" &
 RUN=$!
 sl_track_pid "$RUN"
 sl_wait_for 10 test -s "$STATE/usage.json" || { cat "$T/run.log"; sl_fail "sluice run did not start"; }
@@ -119,6 +121,14 @@ done
 sleep 1.5
 echo
 S usage --state-dir "$STATE"
+echo
+echo "== sluice top (one snapshot: not a terminal here; run \`sluice top\` for the live view):"
+S top --interval 500 --count 1 --state-dir "$STATE" | sed 's/^/   /'
+echo
+echo "== Prometheus metrics at http://127.0.0.1:$MPORT/metrics (a few of them):"
+curl -s --max-time 3 "http://127.0.0.1:$MPORT/metrics" |
+	grep -E '^sluice_(tenant_requests_total|quota_(used|limit)_units|table_entries|billing_last_write)' |
+	sed 's/^/   /' || echo "   (metrics endpoint did not answer)"
 sl_stop_pid "$RUN" 5 || true
 echo
 echo "== sluice run's log (alerts at 80 % and 100 % of beta's quota):"
@@ -139,7 +149,7 @@ for r in sorted(best.values(), key=lambda r: r["tenant"]):
           f"{r['requests_quota']:>8} {r['bytes_in']:>9} {r['bytes_out']:>9}  {r['revision']}")
 PY
 done
-mkdir -p build/demo
+rm -rf build/demo && mkdir -p build/demo
 cp "$STATE"/billing/usage-* "$STATE/events.jsonl" build/demo/ 2>/dev/null || true
 echo
 echo "== copies kept in build/demo/: $(cd build/demo && echo *)"

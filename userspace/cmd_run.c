@@ -1714,9 +1714,9 @@ static int rn_sleep_ms(const struct rn *r, int64_t now_ns, int64_t next_ns)
 	return 0;
 }
 
-static void rn_usage(void)
+static void rn_usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: sluice run --policy FILE [--state-dir DIR] [--billing-dir DIR]\n"
 		"                  [--interval MS] [--flush-interval MS] [--metrics ADDR:PORT]\n"
 		"  Runs in the foreground: applies FILE (again on SIGHUP), enforces quotas, writes\n"
@@ -1762,14 +1762,14 @@ int cmd_run(const struct sl_opts *o, int argc, char **argv)
 		case 'i': r.interval_ms = atoi(optarg); break;
 		case 'f': r.flush_ms = atoi(optarg); break;
 		case 'm': r.metrics_addr = optarg; break;
-		case 'h': rn_usage(); return SL_EXIT_OK;
-		default: rn_usage(); return SL_EXIT_USAGE;
+		case 'h': rn_usage(stdout); return SL_EXIT_OK;
+		default: rn_usage(stderr); return SL_EXIT_USAGE;
 		}
 	}
 	if (!r.policy_path || optind != argc || r.interval_ms < 10 || r.flush_ms < r.interval_ms) {
 		if (r.policy_path && (r.interval_ms < 10 || r.flush_ms < r.interval_ms))
 			fprintf(stderr, "sluice run: --interval must be >= 10 ms and --flush-interval >= --interval\n");
-		rn_usage();
+		rn_usage(stderr);
 		return SL_EXIT_USAGE;
 	}
 	if (r.metrics_addr) {

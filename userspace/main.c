@@ -27,7 +27,7 @@ static const struct sl_cmd sl_cmds[] = {
 	{ "status", cmd_status, "", "interfaces, policy, per-rule counters, table fill" },
 	{ "tenants", cmd_tenants, "[--interval MS]",
 	  "HTTP tenants: limits, request and byte counters, rates (-v: per key and group)" },
-	{ "run", cmd_run, "--policy FILE [--state-dir DIR] [--billing-dir DIR] [--interval MS]",
+	{ "run", cmd_run, "--policy FILE [--state-dir DIR] [--billing-dir DIR] [--metrics ADDR:PORT]",
 	  "the controller daemon: quotas, alerts, billing usage files (foreground)" },
 	{ "usage", cmd_usage, "[--tenant T] [--period current|previous|RFC3339] [--state-dir DIR]",
 	  "quota usage per tenant: used, remaining, reset time" },

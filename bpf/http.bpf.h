@@ -439,7 +439,7 @@ static __always_inline int sl_http_judge(void *ctx)
 			o = sc->dry ? SL_O_DRYRUN : SL_O_DROP;
 		else
 			o = sl_http_tenant(sc, tc, ts, gc, gi, g, sc->payload, sc->dry);
-		if (!quota && o != SL_O_PASS)
+		if (!quota && o != SL_O_PASS && sc->qtaken)
 			sl_quota_refund(sc->tenant, w);
 	} else {
 		o = sl_http_unknown(hc, sc, g, sc->dry);

@@ -190,7 +190,12 @@ __attribute__((noinline)) int sl_quota_take(__u32 tenant, __u32 w)
 	if (tenant >= SL_MAX_TENANTS)
 		return 0;
 	tq = bpf_map_lookup_elem(&sl_qcfg_v1, &idx);
-	if (!tq)
+	/*
+	 * A tenant without quotas costs this lookup only, no lock and no copy. Read unlocked, n
+	 * can only be its old or its new value (0..8: one byte differs), so 0 means no quota was
+	 * in force at that instant; anything else is read again under the lock below.
+	 */
+	if (!tq || !*(volatile __u32 *)&tq->n)
 		return 0;
 	bpf_spin_lock(&tq->lock);
 	n = tq->n;

@@ -403,14 +403,6 @@ static int rn_scan_one(const struct sl_tstats_key *k, const struct sl_tstats *v,
 	return 0;
 }
 
-static uint32_t rn_map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 /*
  * Whether the pinned maps are other maps than the ones open (a purge, then an attach, made new
  * ones): if so they are opened instead and 1 is returned.
@@ -427,9 +419,9 @@ static int rn_maps_renewed(struct rn *r)
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0; /* purged and not attached again (yet): keep reading the old ones */
-	id = rn_map_id(fd);
+	id = sl_map_id(fd);
 	close(fd);
-	if (!id || id == rn_map_id(r->m.tstats) || sl_maps_open(r->o->pin_root, &nm))
+	if (!id || id == sl_map_id(r->m.tstats) || sl_maps_open(r->o->pin_root, &nm))
 		return 0;
 	sl_maps_close(&r->m);
 	r->m = nm;
@@ -498,7 +490,7 @@ static int rn_collect(struct rn *r, int64_t now_s)
 {
 	static struct sl_tenmeta meta[SL_MAX_TENANTS];
 	struct rn_scan s = { .size = 1 << 12 };
-	uint32_t id = rn_map_id(r->m.tstats);
+	uint32_t id = sl_map_id(r->m.tstats);
 	long n;
 	int err = 0;
 
@@ -1205,6 +1197,24 @@ static void rn_alert(struct rn *r, const struct sl_rquota *q, int a, int64_t now
 	free(line);
 }
 
+struct rn_subjects {
+	struct sl_rquota *q;
+	uint32_t tag;
+};
+
+/* One key id's or source aggregate's counter of a quota (profiles key and source). */
+static int rn_subject_one(const struct sl_qkey *k, const __u64 *w, void *arg)
+{
+	struct rn_subjects *a = arg;
+
+	if (k->tenant != a->q->tidx || k->slot != a->q->slot || (*w >> SL_QUSED_BITS) != a->tag)
+		return 0;
+	a->q->subjects++;
+	if ((*w & SL_QUSED_MASK) > a->q->used)
+		a->q->used = *w & SL_QUSED_MASK;
+	return 0;
+}
+
 /* Units used in q's current period: the counter, or the most used subject's (key, source). */
 static void rn_quota_read(struct rn *r, struct sl_rquota *q)
 {
@@ -1230,22 +1240,11 @@ static void rn_quota_read(struct rn *r, struct sl_rquota *q)
 		q->used = (w >> SL_QUSED_BITS) == tag ? w & SL_QUSED_MASK : 0;
 		q->subjects = 1;
 	} else {
-		struct sl_qkey k, next;
-		bool first = true;
-		__u64 w;
+		struct rn_subjects a = { .q = q, .tag = tag };
 
 		q->used = 0;
 		q->subjects = 0;
-		while (!bpf_map_get_next_key(r->m.qcnt, first ? NULL : &k, &next)) {
-			first = false;
-			k = next;
-			if (k.tenant != q->tidx || k.slot != q->slot ||
-			    bpf_map_lookup_elem(r->m.qcnt, &k, &w) || (w >> SL_QUSED_BITS) != tag)
-				continue;
-			q->subjects++;
-			if ((w & SL_QUSED_MASK) > q->used)
-				q->used = w & SL_QUSED_MASK;
-		}
+		sl_qcnt_scan(r->m.qcnt, rn_subject_one, &a);
 	}
 }
 

@@ -85,6 +85,14 @@ int sl_config_write(int fd, const struct sl_config *cfg)
 	return bpf_map_update_elem(fd, &zero, cfg, BPF_ANY) ? -errno : 0;
 }
 
+__u32 sl_map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 long sl_map_max_entries(int fd)
 {
 	struct bpf_map_info info = {};

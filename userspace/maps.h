@@ -21,6 +21,8 @@ int sl_config_write(int fd, const struct sl_config *cfg);
 
 /* max_entries of a map, or a negative errno. */
 long sl_map_max_entries(int fd);
+/* The kernel's id of a map (a new id: a new map, e.g. after a purge), 0 on error. */
+__u32 sl_map_id(int fd);
 
 /*
  * Call fn for every bucket (key, value), reading in batches where the kernel supports it and

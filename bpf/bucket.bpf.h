@@ -21,6 +21,9 @@
 enum sl_verdict {
 	SL_V_PASS = 0,
 	SL_V_DROP = 1,
+	SL_V_TX = 2,    /* send the rebuilt frame back out of the interface it came in on */
+	SL_V_REPLY = 3, /* the HTTP layer refused with an answering action: sl_reject_*() */
+	SL_V_NONE = 4,  /* sl_rj_follow_*(): not a connection being closed */
 };
 
 enum {

@@ -176,16 +176,22 @@ static __always_inline __u64 sl_http_now(__u8 flags, const struct sl_gcfg *g)
 
 /*
  * Take `cost` from a bucket. Returns the charge taken (> 0, to give back with sl_http_refund()
- * if a later limit refuses), or 0 if refused.
+ * if a later limit refuses), or 0 if refused, with sc->rj_wait_ns the time until the bucket
+ * admits the cost again (for Retry-After).
  */
-static __always_inline __u64 sl_http_take(__u64 *tat, const struct sl_gcra_params *gp, __u8 flags,
+static __always_inline __u64 sl_http_take(struct sl_scratch *sc, __u64 *tat,
+					  const struct sl_gcra_params *gp, __u8 flags,
 					  const struct sl_gcfg *g, __u64 cost)
 {
-	__u64 charge = sl_gcra_charge(cost, gp->interval, gp->shift), seen;
+	__u64 charge = sl_gcra_charge(cost, gp->interval, gp->shift), seen, now;
 
-	if (sl_bucket_take((struct sl_bucket *)tat, sl_http_now(flags, g), charge, gp->tau,
-			   &seen) != SL_TAKE_OK)
+	now = sl_http_now(flags, g);
+	if (sl_bucket_take((struct sl_bucket *)tat, now, charge, gp->tau, &seen) != SL_TAKE_OK) {
+		seen = seen > now ? seen : now;
+		sc->rj_wait_ns = seen + charge > now + gp->tau ?
+				 (seen + charge - now - gp->tau) >> SL_TU_SHIFT : 0;
 		return 0;
+	}
 	return charge ? charge : 1;
 }
 
@@ -259,21 +265,33 @@ static __always_inline int sl_http_tenant(struct sl_scratch *sc, const struct sl
 
 	__builtin_memset(c_grp, 0, sizeof(sc->c_grp));
 
-	c_req = sl_http_take(&ts->req_tat, &tc->req, tc->flags, g, 1);
+	/* Which limit refuses, for the reply (reject.bpf.h). */
+	sc->rj_action = tc->action;
+	sc->rj_remain = 0;
+	sc->rk.kind = SL_RK_TENANT;
+	sc->rk.idx = sc->tenant;
+	sc->rk.sub = 0;
+	c_req = sl_http_take(sc, &ts->req_tat, &tc->req, tc->flags, g, 1);
 	if (!c_req)
 		return dry ? SL_O_DRYRUN : SL_O_DROP;
 	if (tc->bytes.interval && payload) {
-		c_bytes = sl_http_take(&ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, payload);
+		c_bytes = sl_http_take(sc, &ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, payload);
 		refused = !c_bytes;
+		sc->rk.kind = SL_RK_BYTES;
 	}
 	if (gc && !refused) {
 		for (l = 0; l < SL_MAX_GROUP_LIMITS; l++) { /* bound: 4 limits, in order */
 			if (l >= gc->n_limits)
 				break;
-			c_grp[l] = sl_http_take(&ts->group_tat[gi & (SL_MAX_GROUPS - 1)][l],
+			c_grp[l] = sl_http_take(sc, &ts->group_tat[gi & (SL_MAX_GROUPS - 1)][l],
 						&gc->limits[l], gc->limit_flags[l], g, 1);
 			if (!c_grp[l]) {
 				refused = 1;
+				sc->rk.kind = SL_RK_GROUP;
+				sc->rk.idx = gi;
+				sc->rk.sub = l;
+				if (gc->action != SL_OVER_INHERIT)
+					sc->rj_action = gc->action;
 				break;
 			}
 		}
@@ -307,8 +325,14 @@ static __always_inline int sl_http_unknown(const struct sl_httpcfg *hc, struct s
 		bpf_map_update_elem(&sl_buckets_v1, &sc->bk, &sc->fresh, BPF_NOEXIST);
 		b = bpf_map_lookup_elem(&sl_buckets_v1, &sc->bk);
 	}
+	sc->rj_action = hc->unknown_action;
+	sc->rj_remain = 0;
+	sc->rj_wait_ns = 0;
+	sc->rk.kind = SL_RK_UNKNOWN;
+	sc->rk.idx = 0;
+	sc->rk.sub = 0;
 	/* Table full: refuse unknown clients rather than fail open. */
-	if (b && sl_http_take(&b->tat, &hc->unknown, hc->unknown_flags, g, 1))
+	if (b && sl_http_take(sc, &b->tat, &hc->unknown, hc->unknown_flags, g, 1))
 		return SL_O_PASS;
 	return dry ? SL_O_DRYRUN : SL_O_DROP;
 }
@@ -371,13 +395,20 @@ static __always_inline int sl_http_body_seg(struct sl_scratch *sc, const struct 
 		tidx = fl->tenant;
 		ts = bpf_map_lookup_elem(&sl_tstate_v1, &tidx);
 		if (tc && ts && tc->in_use && tc->bytes.interval &&
-		    !sl_http_take(&ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, sc->payload)) {
+		    !sl_http_take(sc, &ts->bytes_tat, &tc->bytes, tc->bytes_flags, g, sc->payload)) {
 			if (st)
 				st->bytes_drop += sc->payload;
-			if (!sc->dry)
+			if (sc->dry)
+				goto pass;
+			/* The server has this request's start: only a reset can end it cleanly. */
+			if (tc->action == SL_OVER_DROP)
 				return SL_V_DROP;
+			sc->rj_action = SL_OVER_RESET;
+			sc->rj_rslot = SL_RSLOT_HTTP;
+			return SL_V_REPLY;
 		}
 	}
+pass:
 	if (st)
 		st->bytes_in += sc->payload;
 	return SL_V_PASS;
@@ -435,9 +466,13 @@ static __always_inline int sl_http_judge(void *ctx)
 	if (sc->tenant < SL_MAX_TENANTS && tc && ts) {
 		/* Quotas first: a request the quota refuses costs no bucket tokens. */
 		quota = sl_quota_take(sc->tenant, w);
-		if (quota)
+		if (quota) {
 			o = sc->dry ? SL_O_DRYRUN : SL_O_DROP;
-		else
+			sc->rj_action = sc->qs[(quota - 1) & (SL_MAX_QUOTAS - 1)].action;
+			sc->rk.kind = SL_RK_QUOTA;
+			sc->rk.idx = sc->tenant;
+			sc->rk.sub = quota - 1;
+		} else
 			o = sl_http_tenant(sc, tc, ts, gc, gi, g, sc->payload, sc->dry);
 		if (!quota && o != SL_O_PASS && sc->qtaken)
 			sl_quota_refund(sc->tenant, w);
@@ -451,7 +486,10 @@ static __always_inline int sl_http_judge(void *ctx)
 			st->req_drop++;
 			st->req_quota += quota != 0;
 		}
-		return SL_V_DROP;
+		if (sc->rj_action == SL_OVER_DROP)
+			return SL_V_DROP;
+		sc->rj_rslot = SL_RSLOT_HTTP;
+		return SL_V_REPLY;
 	}
 	if (st) {
 		if (o == SL_O_PASS)

@@ -186,6 +186,55 @@ struct {
 	SL_PINNING
 } sl_flows_v1 SEC(".maps");
 
+/* Replies (reject.bpf.h, docs/reject.md). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SL_NR_RSLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_rcfg);
+	SL_PINNING
+} sl_rcfg_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_NR_RSLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_bucket);
+	SL_PINNING
+} sl_rtat_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_NR_RSLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_rstats);
+	SL_PINNING
+} sl_rstats_v1 SEC(".maps");
+
+/* 429 response texts by limit, written by the controller; not preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_REPLY_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_reply_key);
+	__type(value, struct sl_reply_tpl);
+	SL_PINNING
+} sl_reply_v1 SEC(".maps");
+
+/* Connections sluice is closing (reject.bpf.h); LRU, entries also expire. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_REJECTS_MAX);
+	__type(key, struct sl_flow_key);
+	__type(value, struct sl_reject);
+	SL_PINNING
+} sl_rejects_v1 SEC(".maps");
+
+/* Reply frames are built in the scratch map: IP header at SL_RB_L3, link layer just before. */
+#define SL_RB_SIZE 1024
+#define SL_RB_MASK (SL_RB_SIZE - 1)
+#define SL_RB_L3   32
+
 /*
  * Per CPU: the segment handed to the HTTP layer (a verifier-independent subprogram, which can
  * take only its context as argument) and its first SL_HTTP_SCAN payload bytes.
@@ -223,6 +272,25 @@ struct sl_scratch {
 	__u32 qn;     /* quotas in qs[] */
 	__u32 qtaken; /* bit i: quota i charged this request (under tag qtag[i]) */
 	__u32 qtag[SL_MAX_QUOTAS];
+	/* ...of the replies (reject.bpf.h)... */
+	__u64 rj_wait_ns;  /* refusal: until the refusing limit admits again */
+	__u64 rj_remain;   /* refusal: what is left of the refusing limit (quotas; 0 for buckets) */
+	struct sl_reply_key rk; /* refusal: the refusing limit's response text */
+	__u8 rj_action;    /* refusal: enum sl_over_action */
+	__u8 rj_tflags;    /* TCP flags of the segment */
+	__u16 rj_rslot;    /* reply slot */
+	__u32 rj_ack;      /* TCP acknowledgement number of the segment, host order */
+	__u32 rlen;        /* frame length built in rb[] (from RB_L3 - l3_off) */
+	__u32 rj_tmp;      /* sl_rj_launder() */
+	__u32 rj_end;      /* sequence number after the segment */
+	__u32 rj_plen;     /* sl_rj_body(): payload length */
+	__u32 rj_how;      /* sl_rj_prep(): how the refusal is answered */
+	__u32 _pad4;
+	struct sl_reject rj;
+	__u8 ph[40];       /* TCP pseudo-header */
+	__u8 digits[32];
+	__u8 l2[24];       /* the segment's link-layer header (l3_off bytes) */
+	__u8 rb[SL_RB_SIZE + 8]; /* a reply frame; its IP header at SL_RB_L3 */
 	/* ...and of the source-rule path (sluice.bpf.c). */
 	struct sl_lpm_key lk;
 	struct sl_bkey bk;

@@ -95,8 +95,12 @@ static __always_inline int sl_quota_slot(struct sl_scratch *sc, __u32 tenant, __
 		if (win + w > sc->ql) {
 			__u64 over = win >= sc->ql ? w : win + w - sc->ql;
 
-			if (s->mode == 0)
+			if (s->mode == 0) {
+				/* For the reply: what is left, and the time to the period's end. */
+				sc->rj_remain = win < sc->ql ? sc->ql - win : 0;
+				sc->rj_wait_ns = s->end_ns > sc->qnow ? s->end_ns - sc->qnow : 0;
 				return 0;
+			}
 			if (over > sc->qover)
 				sc->qover = over;
 		}

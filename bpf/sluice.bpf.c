@@ -11,6 +11,7 @@
 #include "maps.bpf.h"
 #include "bucket.bpf.h"
 #include "http.bpf.h"
+#include "reject.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -130,18 +131,21 @@ static __always_inline int sl_limit(const struct sl_rule *r, const struct sl_gcf
 		sl_count(slot, reason, SL_O_PASS, pkts, bytes);
 		return SL_V_PASS;
 	}
-	if (ret == SL_TAKE_CONTENDED)
+	if (ret == SL_TAKE_CONTENDED) {
+		sc->rj_wait_ns = 0;
 		return sl_drop(slot, SL_R_CONTENDED, dry, pkts, bytes);
+	}
 	/*
 	 * Refused at TAT `seen`: nothing, not even one unit, is admitted before
 	 * seen + charge(1) - tau. Only tick-clock buckets are cached: the cache is checked
-	 * against the tick clock.
+	 * against the tick clock. Rules that answer refusals are not cached: each refused
+	 * segment needs its own answer.
 	 */
-	if (!dry && !(r->flags & SL_RF_FINE)) {
-		c1 = sl_gcra_charge(1, gp->interval, gp->shift);
-		if (seen + c1 > gp->tau)
-			sl_dcache_fill(p, g, slot, reason, seen + c1 - gp->tau);
-	}
+	c1 = sl_gcra_charge(1, gp->interval, gp->shift);
+	seen = seen > now ? seen : now;
+	sc->rj_wait_ns = seen + c1 > now + gp->tau ? (seen + c1 - now - gp->tau) >> SL_TU_SHIFT : 0;
+	if (!dry && !(r->flags & SL_RF_FINE) && r->reject == SL_OVER_DROP && seen + c1 > gp->tau)
+		sl_dcache_fill(p, g, slot, reason, seen + c1 - gp->tau);
 	return sl_drop(slot, reason, dry, pkts, bytes);
 }
 
@@ -177,7 +181,7 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 	struct sl_pkt p = {};
 	struct sl_rule *r;
 	__u32 zero = 0;
-	int cls, dry;
+	int cls, dry, v;
 	__u8 gen;
 
 	cfg = bpf_map_lookup_elem(&sl_config_v1, &zero);
@@ -204,6 +208,19 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 		return sl_class(SL_R_UNKNOWN_L3, g->unknown_l3, dry, pkts, bytes);
 	default:
 		return sl_class(SL_R_MALFORMED, g->malformed, dry, pkts, bytes);
+	}
+
+	/* Connections being closed after a reply (reject.bpf.h) come first. */
+	if ((g->flags & SL_GF_REJECT) && p.l4proto == IPPROTO_TCP) {
+		sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
+		if (!sc)
+			return SL_V_PASS;
+		sc->pkt = p;
+		sc->bytes = bytes;
+		sc->gen = gen;
+		v = is_tc ? sl_rj_follow_tc(ctx) : sl_rj_follow_xdp(ctx);
+		if (v != SL_V_NONE)
+			return v;
 	}
 
 	/* The drop path's short cut: one per-CPU array lookup for a source known to be over. */
@@ -236,18 +253,37 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 		sl_count(r->slot, SL_R_ALLOW, SL_O_PASS, pkts, bytes);
 		break;
 	case SL_ACT_DENY:
-		if (!dry)
+		sc->rj_wait_ns = 0;
+		if (!dry && r->reject == SL_OVER_DROP)
 			sl_dcache_fill(&p, g, r->slot, SL_R_DENY, ~0ULL);
-		return sl_drop(r->slot, SL_R_DENY, dry, pkts, bytes);
+		if (sl_drop(r->slot, SL_R_DENY, dry, pkts, bytes) == SL_V_PASS)
+			break;
+		goto refused;
 	default:
 		if (sl_limit(r, g, &p, sc, dry, pkts, bytes) == SL_V_DROP)
-			return SL_V_DROP;
+			goto refused;
 	}
 http:
 	/* Admitted by the source rules: segments on the HTTP ports meet their tenant's limits. */
 	if (!sl_http_enter(&p, gen, bytes, g->dry_run))
 		return SL_V_PASS;
-	return is_tc ? sl_http_seg_tc(ctx) : sl_http_seg_xdp(ctx);
+	v = is_tc ? sl_http_seg_tc(ctx) : sl_http_seg_xdp(ctx);
+	if (v != SL_V_REPLY)
+		return v;
+	return is_tc ? sl_reject_tc(ctx) : sl_reject_xdp(ctx);
+refused:
+	if (r->reject == SL_OVER_DROP || p.l4proto != IPPROTO_TCP)
+		return SL_V_DROP;
+	sc->pkt = p;
+	sc->bytes = bytes;
+	sc->gen = gen;
+	sc->rj_action = r->reject;
+	sc->rj_rslot = r->slot;
+	sc->rj_remain = 0;
+	sc->rk.kind = SL_RK_RULE;
+	sc->rk.idx = r->slot;
+	sc->rk.sub = 0;
+	return is_tc ? sl_reject_tc(ctx) : sl_reject_xdp(ctx);
 }
 
 SEC("xdp")
@@ -257,9 +293,14 @@ int sluice_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 
 	/* Programs without XDP frags support only see single-buffer frames: this is the length. */
-	if (sl_process(ctx, 0, data, data_end, data_end - data, 0) == SL_V_DROP)
+	switch (sl_process(ctx, 0, data, data_end, data_end - data, 0)) {
+	case SL_V_DROP:
 		return XDP_DROP;
-	return XDP_PASS;
+	case SL_V_TX:
+		return XDP_TX;
+	default:
+		return XDP_PASS;
+	}
 }
 
 SEC("tc")
@@ -273,10 +314,15 @@ int sluice_tc(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, want);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (sl_process(skb, 1, data, data_end, skb->len, pkts) == SL_V_DROP)
+	switch (sl_process(skb, 1, data, data_end, skb->len, pkts)) {
+	case SL_V_DROP:
 		return TC_ACT_SHOT;
-	/* UNSPEC, not OK: filters after ours (other people's) still run. */
-	return TC_ACT_UNSPEC;
+	case SL_V_TX: /* a reply: back out of the interface the segment came in on */
+		return bpf_redirect(skb->ifindex, 0);
+	default:
+		/* UNSPEC, not OK: filters after ours (other people's) still run. */
+		return TC_ACT_UNSPEC;
+	}
 }
 
 /*

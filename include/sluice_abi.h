@@ -29,6 +29,11 @@
 #define SL_MAP_TOVF     "sl_tovf_v1"
 #define SL_MAP_QCFG     "sl_qcfg_v1"
 #define SL_MAP_QCNT     "sl_qcnt_v1"
+#define SL_MAP_RCFG     "sl_rcfg_v1"
+#define SL_MAP_RTAT     "sl_rtat_v1"
+#define SL_MAP_RSTATS   "sl_rstats_v1"
+#define SL_MAP_REPLY    "sl_reply_v1"
+#define SL_MAP_REJECTS  "sl_rejects_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -121,6 +126,8 @@ struct sl_slot_stats {
 	struct sl_counter c[SL_NR_REASONS][SL_NR_OUTCOMES];
 };
 
+#define SL_GF_REJECT 0x1
+
 /* Global, per-generation settings. */
 struct sl_gcfg {
 	__u8 dry_run;    /* 1: every would-drop is passed and counted as SL_O_DRYRUN */
@@ -134,7 +141,12 @@ struct sl_gcfg {
 	 * would have (a reload, a reset) must bump it.
 	 */
 	__u32 epoch;
-	__u32 _pad;
+	/*
+	 * SL_GF_REJECT: some refusal of this generation answers (reset or http429), so TCP
+	 * segments are first checked against the connections being closed (SL_MAP_REJECTS).
+	 */
+	__u8 flags;
+	__u8 _pad[3];
 	__u64 jiffy_tu; /* time units per jiffy (TICK_NSEC << SL_TU_SHIFT); 0: tick clock unused */
 	__u64 policy_hash;
 	__u64 applied_ns; /* CLOCK_REALTIME of the apply, for status */
@@ -187,7 +199,8 @@ struct sl_rule {
 	__u8 flags;   /* SL_RF_* */
 	__u8 prefix4; /* aggregate prefix length for IPv4 sources, 0..32 */
 	__u8 prefix6; /* aggregate prefix length for IPv6 sources, 0..128 */
-	__u16 _pad;
+	__u8 reject;  /* enum sl_over_action: how refused (limit, deny) packets are answered */
+	__u8 _pad;
 	__u32 _pad2;
 	struct sl_gcra_params agg; /* each source aggregate's bucket */
 	struct sl_gcra_params ovf; /* the rule's shared bucket once the aggregate table is full */
@@ -240,12 +253,19 @@ struct sl_dcache_ent {
 	__u64 until; /* time units of the tick clock; ~0 for deny rules */
 };
 
-/* Over-limit action of requests (reset and http429: later; treated as drop until then). */
+/*
+ * How a refusal is answered (docs/reject.md). reset: the client gets a TCP RST and the host's
+ * socket is reset too; http429: a request start on an HTTP port gets a complete
+ * "429 Too Many Requests" response and the connection is closed on both sides. Whatever cannot
+ * be answered that way (not TCP, not a request start, no established socket, reply limit
+ * reached) is dropped.
+ */
 enum sl_over_action {
 	SL_OVER_DROP = 0,
 	SL_OVER_RESET = 1,
 	SL_OVER_HTTP429 = 2,
 };
+#define SL_OVER_INHERIT 0xff /* sl_groupcfg.action: the tenant's action */
 
 /* One API group as the data plane matches it (first match wins, in policy order). */
 struct sl_groupcfg {
@@ -254,7 +274,8 @@ struct sl_groupcfg {
 	__u8 path_len;  /* bytes of path[] that a request path must start with; 0: any */
 	__u8 n_limits;  /* limits[0..n_limits), applied in order */
 	__u8 limit_flags[SL_MAX_GROUP_LIMITS]; /* SL_RF_FINE per limit */
-	__u8 _pad[3];
+	__u8 action;    /* enum sl_over_action of the group's limits */
+	__u8 _pad[2];
 	__u32 weight;   /* cost units of one request */
 	struct sl_gcra_params limits[SL_MAX_GROUP_LIMITS]; /* per tenant, requests */
 	char path[SL_GROUP_PATH_MAX];
@@ -481,5 +502,90 @@ struct sl_attach {
 	__u32 egress_prog_id; /* TC egress filter (response bytes of the HTTP layer); 0: none */
 	__u64 attached_ns; /* CLOCK_REALTIME */
 };
+
+/*
+ * Replies (docs/reject.md). Reply slots: a rule's slot for its refusals, SL_RSLOT_HTTP for
+ * every refusal of the HTTP layer (tenants, groups, quotas, unknown keys).
+ */
+#define SL_RSLOT_HTTP SL_NR_SLOTS
+#define SL_NR_RSLOTS  (SL_NR_SLOTS + 1)
+
+/*
+ * Value of SL_MAP_RCFG (ARRAY[2 * SL_NR_RSLOTS], index gen * SL_NR_RSLOTS + reply slot): the
+ * reply limit, a bucket of replies (RSTs and 429s alike) per reply slot, so that sluice cannot
+ * be made to send more than this whatever arrives. interval 0: no replies at all (drop).
+ */
+struct sl_rcfg {
+	struct sl_gcra_params lim;
+	__u8 flags; /* SL_RF_FINE */
+	__u8 _pad[7];
+};
+
+/* Value of SL_MAP_RTAT (ARRAY[SL_NR_RSLOTS]): the reply bucket's state. */
+
+/* Value of SL_MAP_RSTATS (PERCPU_ARRAY[SL_NR_RSLOTS]): what the replies did. */
+struct sl_rstats {
+	__u64 rst;        /* refusals answered with RSTs (client, and the host's socket) */
+	__u64 http429;    /* refusals answered with a 429 response */
+	__u64 limited;    /* refusals dropped because the reply limit was reached */
+	__u64 no_socket;  /* http429 refusals dropped: no established socket (spoofed?) */
+	__u64 no_template; /* http429 refusals answered with RSTs: no response text for the limit */
+	__u64 fin_acked;  /* client FINs of closed connections acknowledged */
+	__u64 follow_drop; /* other client segments of closed connections dropped */
+	__u64 failed;     /* a reply could not be built (frame could not be resized): dropped */
+};
+
+/*
+ * Key of SL_MAP_REPLY (HASH): which limit a 429 response text belongs to. Written by the
+ * controller for every limit whose action is http429, per generation.
+ */
+enum sl_reply_kind {
+	SL_RK_RULE = 0,     /* idx: rule slot */
+	SL_RK_UNKNOWN = 1,  /* unknown_key bucket; idx 0 */
+	SL_RK_TENANT = 2,   /* the tenant's request bucket; idx: tenant */
+	SL_RK_BYTES = 3,    /* the tenant's bytes bucket; idx: tenant */
+	SL_RK_GROUP = 4,    /* idx: group, sub: limit index */
+	SL_RK_QUOTA = 5,    /* idx: tenant, sub: quota slot */
+};
+
+struct sl_reply_key {
+	__u8 gen;
+	__u8 kind; /* enum sl_reply_kind */
+	__u16 idx;
+	__u16 sub;
+	__u16 _pad;
+};
+
+/*
+ * Value of SL_MAP_REPLY. text[0..plen) is the response up to and including `;r=` of its
+ * RateLimit field; the data plane appends "R;t=T\r\nRetry-After: T\r\n\r\n" (R: what is left
+ * of the limit, T: whole seconds until it admits again), then text[plen..plen+blen), the body
+ * (its length is in the prefix's Content-Length). plen + blen <= SL_REPLY_TEXT.
+ */
+#define SL_REPLY_TEXT 512
+#define SL_REPLY_MAX  16384 /* response texts over both generations */
+#define SL_REJECTS_MAX 65536 /* connections being closed */
+struct sl_reply_tpl {
+	__u16 plen;
+	__u16 blen;
+	__u32 _pad;
+	char text[SL_REPLY_TEXT];
+};
+
+/* Value of SL_MAP_REJECTS (LRU_HASH keyed by struct sl_flow_key): a connection being closed. */
+enum sl_rj_state {
+	SL_RJ_SRV_OWED = 1, /* XDP http429: the 429 went out; the host's socket is reset next */
+	SL_RJ_CLI_OWED = 2, /* XDP reset: the host's socket was reset; the client's RST is next */
+	SL_RJ_CLOSING = 3,  /* both sides done: ACK the client's FIN, drop its other segments */
+};
+
+struct sl_reject {
+	__u64 expires_ns; /* bpf_ktime_get_ns() after which the entry is ignored */
+	__u32 srv_seq;    /* the host socket's next expected sequence number (its rcv_nxt) */
+	__u16 rslot;      /* reply slot, for counters */
+	__u8 state;       /* enum sl_rj_state */
+	__u8 _pad;
+};
+#define SL_RJ_TTL_NS (30ULL * 1000000000ULL)
 
 #endif /* SLUICE_ABI_H */

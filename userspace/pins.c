@@ -146,6 +146,11 @@ int sl_maps_open(const char *pin_root, struct sl_maps *m)
 		{ SL_MAP_TOVF, offsetof(struct sl_maps, tovf) },
 		{ SL_MAP_QCFG, offsetof(struct sl_maps, qcfg) },
 		{ SL_MAP_QCNT, offsetof(struct sl_maps, qcnt) },
+		{ SL_MAP_RCFG, offsetof(struct sl_maps, rcfg) },
+		{ SL_MAP_RTAT, offsetof(struct sl_maps, rtat) },
+		{ SL_MAP_RSTATS, offsetof(struct sl_maps, rstats) },
+		{ SL_MAP_REPLY, offsetof(struct sl_maps, reply) },
+		{ SL_MAP_REJECTS, offsetof(struct sl_maps, rejects) },
 	};
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == sizeof(*m) / sizeof(int),
 		       "every fd of struct sl_maps is opened");

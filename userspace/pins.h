@@ -26,6 +26,11 @@ struct sl_maps {
 	/* quotas */
 	int qcfg;
 	int qcnt;
+	int rcfg;    /* replies (docs/reject.md) */
+	int rtat;
+	int rstats;
+	int reply;
+	int rejects;
 };
 
 /* Path of <pin_root>/<dir>/<name> (dir or name may be NULL). Returns 0 or -ENAMETOOLONG. */

@@ -115,6 +115,11 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.tovf = bpf_map__fd(f->skel->maps.sl_tovf_v1);
 	f->m.qcfg = bpf_map__fd(f->skel->maps.sl_qcfg_v1);
 	f->m.qcnt = bpf_map__fd(f->skel->maps.sl_qcnt_v1);
+	f->m.rcfg = bpf_map__fd(f->skel->maps.sl_rcfg_v1);
+	f->m.rtat = bpf_map__fd(f->skel->maps.sl_rtat_v1);
+	f->m.rstats = bpf_map__fd(f->skel->maps.sl_rstats_v1);
+	f->m.reply = bpf_map__fd(f->skel->maps.sl_reply_v1);
+	f->m.rejects = bpf_map__fd(f->skel->maps.sl_rejects_v1);
 	f->clock = bpf_map__fd(f->skel->maps.sl_clock_v1);
 	f->prog[FX_XDP] = bpf_program__fd(f->skel->progs.sluice_xdp);
 	f->prog[FX_TC] = bpf_program__fd(f->skel->progs.sluice_tc);

@@ -23,6 +23,9 @@
 /* The rule trie holds SL_LPM_MAX_ENTRIES CIDRs over two generations (old and new policy). */
 #define MAX_CIDRS        (SL_LPM_MAX_ENTRIES / 2)
 #define SHOW_MAX         40 /* characters of user text quoted in a message */
+/* Reply limits (RSTs and 429 responses per second) left out of the policy. */
+#define DEFAULT_RULE_REPLIES 100
+#define DEFAULT_HTTP_REPLIES 1000
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -57,6 +60,7 @@ struct pctx {
 	struct cidr_ref *refs;
 	int n_refs;
 	int name_line[SL_MAX_RULES];
+	int reject_line[SL_MAX_RULES]; /* line of a rule's reject value; 0: not given */
 	struct lim_in plan_in[SL_MAX_PLANS];
 	int tenant_line[SL_MAX_TENANTS];
 	int group_line[SL_MAX_GROUPS];
@@ -81,6 +85,13 @@ static const struct word action_words[] = {
 	{ "limit", SL_ACT_LIMIT },
 	{ "allow", SL_ACT_ALLOW },
 	{ "deny", SL_ACT_DENY },
+};
+
+/* How refusals are answered: a rule's reject, the HTTP layer's actions. */
+static const struct word over_words[] = {
+	{ "drop", SL_OVER_DROP },
+	{ "reset", SL_OVER_RESET },
+	{ "http429", SL_OVER_HTTP429 },
 };
 
 static const struct word unit_words[] = {
@@ -365,6 +376,16 @@ static int get_word(const struct pctx *c, const yaml_node_t *n, const char *what
 			    show(sb, s, strlen(s)), list);
 	*out = w[i].val;
 	return 0;
+}
+
+/* drop | reset | http429: how a refusal is answered. */
+static int get_over(const struct pctx *c, const yaml_node_t *n, const char *what, __u8 *out)
+{
+	int v, ret = get_word(c, n, what, over_words, ARRAY_LEN(over_words), &v);
+
+	if (!ret)
+		*out = v;
+	return ret;
 }
 
 static int get_bool(const struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
@@ -775,39 +796,83 @@ static int check_burst(const struct pctx *c, const yaml_node_t *n, const char *w
 	return 0;
 }
 
-static int get_overflow(const struct pctx *c, const yaml_node_t *n, const char *where,
-			struct sl_policy_rule *r, bool check)
+/*
+ * A mapping {rate: N, burst: M}, either key optional: `noun` names it in messages ("overflow"),
+ * `example` shows its shape. *rate_n and *burst_n get the value nodes (NULL: not given) and
+ * *rate, *burst their numbers, unchecked.
+ */
+static int get_rate_burst(const struct pctx *c, const yaml_node_t *n, const char *noun,
+			  const char *example, const char *where, const yaml_node_t **rate_n,
+			  __u64 *rate, const yaml_node_t **burst_n, __u64 *burst)
 {
 	struct field f[] = { { .key = "rate" }, { .key = "burst" } };
-	char in[128];
+	char in[128], what[32];
 	int ret;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(n),
-			    "overflow must be a mapping like {rate: 1000, burst: 2000}, not %s",
+		return fail(c, line_of(n), "%s must be a mapping like %s, not %s", noun, example,
 			    kind(n));
-	snprintf(in, sizeof(in), "in overflow %s", where);
+	snprintf(in, sizeof(in), "in %s %s", noun, where);
 	ret = get_fields(c, n, in, f, ARRAY_LEN(f));
 	if (ret)
 		return ret;
+	*rate_n = f[0].v;
+	*burst_n = f[1].v;
 	if (f[0].v) {
-		ret = get_count(c, f[0].v, "overflow rate", &r->ovf_rate);
+		snprintf(what, sizeof(what), "%s rate", noun);
+		ret = get_count(c, f[0].v, what, rate);
 		if (ret)
 			return ret;
-		if (check && r->ovf_rate == 0)
-			return fail(c, line_of(f[0].v),
-				    "overflow rate 0 would drop every new source once the table is full; give at least 1");
 	}
 	if (f[1].v) {
-		ret = get_count(c, f[1].v, "overflow burst", &r->ovf_burst);
-		if (ret)
-			return ret;
-		if (check) {
-			ret = check_burst(c, f[1].v, "overflow burst", r->ovf_burst, r->bytes);
-			if (ret)
-				return ret;
-		}
+		snprintf(what, sizeof(what), "%s burst", noun);
+		return get_count(c, f[1].v, what, burst);
 	}
+	return 0;
+}
+
+static int get_overflow(const struct pctx *c, const yaml_node_t *n, const char *where,
+			struct sl_policy_rule *r, bool check)
+{
+	const yaml_node_t *rate_n, *burst_n;
+	int ret;
+
+	ret = get_rate_burst(c, n, "overflow", "{rate: 1000, burst: 2000}", where, &rate_n,
+			     &r->ovf_rate, &burst_n, &r->ovf_burst);
+	if (ret || !check)
+		return ret;
+	if (rate_n && r->ovf_rate == 0)
+		return fail(c, line_of(rate_n),
+			    "overflow rate 0 would drop every new source once the table is full; give at least 1");
+	if (burst_n)
+		return check_burst(c, burst_n, "overflow burst", r->ovf_burst, r->bytes);
+	return 0;
+}
+
+/*
+ * replies: {rate, burst}, the reply limit (RSTs and 429 responses per second). *out holds the
+ * default rate on entry; a burst left out is the rate. `instead` ends the message for rate 0.
+ */
+static int get_replies(const struct pctx *c, const yaml_node_t *n, const char *where,
+		       const char *instead, struct sl_reply_lim *out)
+{
+	const yaml_node_t *rate_n, *burst_n;
+	__u64 rate = out->rate, burst = 0;
+	int ret;
+
+	ret = get_rate_burst(c, n, "replies", "{rate: 100, burst: 200}", where, &rate_n, &rate,
+			     &burst_n, &burst);
+	if (ret)
+		return ret;
+	if (rate_n && !rate)
+		return fail(c, line_of(rate_n),
+			    "replies rate 0 would let no reply out; give at least 1 (RSTs and 429 responses per second), or %s",
+			    instead);
+	if (burst_n && !burst)
+		return fail(c, line_of(burst_n),
+			    "replies burst 0 would let no reply out; give at least 1 (replies), or leave burst out for a burst of the rate");
+	out->rate = rate;
+	out->burst = burst_n ? burst : rate;
 	return 0;
 }
 
@@ -821,6 +886,8 @@ enum {
 	R_ACTION,
 	R_DRYRUN,
 	R_OVERFLOW,
+	R_REJECT,
+	R_REPLIES,
 	R_NR,
 };
 
@@ -856,6 +923,8 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 		[R_ACTION] = { .key = "action" },
 		[R_DRYRUN] = { .key = "dry_run" },
 		[R_OVERFLOW] = { .key = "overflow" },
+		[R_REJECT] = { .key = "reject" },
+		[R_REPLIES] = { .key = "replies" },
 	};
 	struct sl_policy_rule *r = &p->rules[idx];
 	const char *units;
@@ -927,6 +996,23 @@ static int parse_rule(struct pctx *c, const yaml_node_t *n, int idx, struct sl_p
 		ret = get_bool(c, f[R_DRYRUN].v, "dry_run", &r->dry_run);
 		if (ret)
 			return ret;
+	}
+
+	/* Kept on every rule: allow never refuses, so there it is simply unused. */
+	r->reject = SL_OVER_DROP;
+	if (f[R_REJECT].v) {
+		ret = get_over(c, f[R_REJECT].v, "reject", &r->reject);
+		if (ret)
+			return ret;
+		c->reject_line[idx] = line_of(f[R_REJECT].v);
+	}
+	r->replies.rate = DEFAULT_RULE_REPLIES;
+	if (f[R_REPLIES].v) {
+		ret = get_replies(c, f[R_REPLIES].v, where, "use reject: drop", &r->replies);
+		if (ret)
+			return ret;
+	} else {
+		r->replies.burst = r->replies.rate;
 	}
 
 	/*
@@ -1255,7 +1341,7 @@ static int get_key_headers(const struct pctx *c, const yaml_node_t *n, __u32 *ou
 
 static int parse_http(const struct pctx *c, const yaml_node_t *n, struct sl_policy *p)
 {
-	struct field f[] = { { .key = "ports" }, { .key = "key_headers" } };
+	struct field f[] = { { .key = "ports" }, { .key = "key_headers" }, { .key = "replies" } };
 	int ret;
 
 	if (n->type != YAML_MAPPING_NODE)
@@ -1271,16 +1357,17 @@ static int parse_http(const struct pctx *c, const yaml_node_t *n, struct sl_poli
 	if (ret)
 		return ret;
 	p->key_headers = SL_HTTP_KF_DEFAULT;
-	if (f[1].v)
-		return get_key_headers(c, f[1].v, &p->key_headers);
+	if (f[1].v) {
+		ret = get_key_headers(c, f[1].v, &p->key_headers);
+		if (ret)
+			return ret;
+	}
+	p->http_replies = (struct sl_reply_lim){ DEFAULT_HTTP_REPLIES, DEFAULT_HTTP_REPLIES };
+	if (f[2].v)
+		return get_replies(c, f[2].v, "in http",
+				   "make the HTTP layer's actions drop", &p->http_replies);
 	return 0;
 }
-
-static const struct word over_words[] = {
-	{ "drop", SL_OVER_DROP },
-	{ "reset", SL_OVER_RESET },
-	{ "http429", SL_OVER_HTTP429 },
-};
 
 /*
  * Each value given is checked on its own here; resolve_limits() checks how they combine. A
@@ -1713,10 +1800,9 @@ static int parse_quota(const struct pctx *c, const yaml_node_t *n, struct sl_pla
 
 	q->action = pl->lim.action;
 	if (f[Q_ACTION].v) {
-		ret = get_word(c, f[Q_ACTION].v, "action", over_words, ARRAY_LEN(over_words), &v);
+		ret = get_over(c, f[Q_ACTION].v, "action", &q->action);
 		if (ret)
 			return ret;
-		q->action = v;
 	}
 	return 0;
 }
@@ -2265,7 +2351,7 @@ static int parse_unknown_key(const struct pctx *c, const yaml_node_t *n, struct 
 		{ .key = "rate" }, { .key = "burst" }, { .key = "prefix" }, { .key = "action" },
 	};
 	struct sl_unknown_key *u = &p->unknown_key;
-	int ret, v;
+	int ret;
 
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(c, line_of(n),
@@ -2297,10 +2383,9 @@ static int parse_unknown_key(const struct pctx *c, const yaml_node_t *n, struct 
 			return ret;
 	}
 	if (f[3].v) {
-		ret = get_word(c, f[3].v, "action", over_words, ARRAY_LEN(over_words), &v);
+		ret = get_over(c, f[3].v, "action", &u->action);
 		if (ret)
 			return ret;
-		u->action = v;
 	}
 	return 0;
 }
@@ -2503,6 +2588,7 @@ enum {
 	G_MATCH,
 	G_WEIGHT,
 	G_LIMITS,
+	G_ACTION,
 	G_NR,
 };
 
@@ -2513,6 +2599,7 @@ static int parse_group(struct pctx *c, const yaml_node_t *n, int idx, struct sl_
 		[G_MATCH] = { .key = "match" },
 		[G_WEIGHT] = { .key = "weight" },
 		[G_LIMITS] = { .key = "limits" },
+		[G_ACTION] = { .key = "action" },
 	};
 	struct sl_group *g = &p->groups[idx];
 	char where[96];
@@ -2567,6 +2654,12 @@ static int parse_group(struct pctx *c, const yaml_node_t *n, int idx, struct sl_
 				    "weight %llu is out of range; give 1 to %d (cost units of one request)",
 				    (unsigned long long)w, MAX_WEIGHT);
 		g->weight = w;
+	}
+	g->action = SL_OVER_INHERIT;
+	if (f[G_ACTION].v) {
+		ret = get_over(c, f[G_ACTION].v, "action", &g->action);
+		if (ret)
+			return ret;
 	}
 	if (f[G_LIMITS].v)
 		return get_group_limits(c, f[G_LIMITS].v, g);
@@ -2845,6 +2938,18 @@ static int get_verdict(const struct pctx *c, const yaml_node_t *n, const char *w
 	return 0;
 }
 
+/* reject: http429 answers requests on http.ports: a policy without them could answer none. */
+static int check_rule_rejects(const struct pctx *c, const struct sl_policy *p)
+{
+	for (int i = 0; i < p->n_rules && !p->n_http_ports; i++) {
+		if (p->rules[i].reject == SL_OVER_HTTP429)
+			return fail(c, c->reject_line[i],
+				    "reject: http429 in rule \"%s\" answers HTTP requests on http.ports, and the policy has no http: section; add http: {ports: [8080]} with the API's ports, or use reject: reset",
+				    p->rules[i].name);
+	}
+	return 0;
+}
+
 static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *p)
 {
 	struct field f[T_NR] = {
@@ -2953,7 +3058,10 @@ static int parse_top(struct pctx *c, const yaml_node_t *root, struct sl_policy *
 	ret = parse_rules(c, f[T_SOURCES].v, p);
 	if (ret)
 		return ret;
-	return parse_http_layer(c, &f[T_HTTP], T_NR - T_HTTP, p);
+	ret = parse_http_layer(c, &f[T_HTTP], T_NR - T_HTTP, p);
+	if (ret)
+		return ret;
+	return check_rule_rejects(c, p);
 }
 
 static int yaml_error(const struct pctx *c, const yaml_parser_t *yp, const char *buf, size_t len)

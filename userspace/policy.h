@@ -14,6 +14,12 @@ struct sl_cidr {
 	__u8 addr[16];
 };
 
+/* A reply limit: RSTs and 429 responses per second, and their burst (docs/reject.md). */
+struct sl_reply_lim {
+	__u64 rate;  /* replies per second, > 0 */
+	__u64 burst; /* replies (default: rate) */
+};
+
 struct sl_policy_rule {
 	char name[SL_NAME_MAX];
 	int line; /* line of the rule in the file, for messages */
@@ -28,6 +34,8 @@ struct sl_policy_rule {
 	__u64 burst;     /* units (default: rate) */
 	__u64 ovf_rate;  /* overflow bucket when the aggregate table is full (default: rate) */
 	__u64 ovf_burst; /* (default: burst) */
+	__u8 reject;     /* enum sl_over_action: how refused packets are answered (default drop) */
+	struct sl_reply_lim replies; /* (default {100, 100}); unused with reject: drop */
 };
 
 /* Which clock limit buckets run on (docs/design.md, "Clocks"). */
@@ -138,6 +146,7 @@ struct sl_group {
 	__u32 weight;   /* cost units per request (default 1) */
 	struct sl_group_limit limits[SL_MAX_GROUP_LIMITS];
 	int n_limits;
+	__u8 action;    /* enum sl_over_action of its limits; SL_OVER_INHERIT: the tenant's */
 };
 
 /* Requests with no key, or a key no tenant owns: bucketed per source aggregate. */
@@ -163,6 +172,7 @@ struct sl_policy {
 	__u16 http_ports[SL_MAX_HTTP_PORTS];
 	int n_http_ports;
 	__u32 key_headers; /* SL_HTTP_KF_* (include/sluice_http.h) */
+	struct sl_reply_lim http_replies; /* shared by every refusal of the layer ({1000, 1000}) */
 	struct sl_plan *plans;
 	int n_plans;
 	struct sl_tenant *tenants;

@@ -1929,6 +1929,66 @@ Test(policy, quota_action_default)
 	sl_policy_free(&p);
 }
 
+/* reject and replies of rules, replies of the HTTP layer, group actions (docs/reject.md). */
+Test(policy, reject_values)
+{
+	struct sl_policy p;
+	char err[512] = "";
+
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/reject.yaml", &p, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(tp_rule(&p, "all")->reject, SL_OVER_DROP);
+	cr_expect_eq(tp_rule(&p, "all")->replies.rate, 100, "default reply rate");
+	cr_expect_eq(tp_rule(&p, "all")->replies.burst, 100);
+	cr_expect_eq(tp_rule(&p, "rst")->reject, SL_OVER_RESET);
+	cr_expect_eq(tp_rule(&p, "rst")->replies.rate, 20);
+	cr_expect_eq(tp_rule(&p, "rst")->replies.burst, 20, "burst defaults to the reply rate");
+	cr_expect_eq(tp_rule(&p, "api")->reject, SL_OVER_HTTP429);
+	cr_expect_eq(tp_rule(&p, "api")->replies.rate, 5);
+	cr_expect_eq(tp_rule(&p, "api")->replies.burst, 50);
+	cr_expect_eq(tp_rule(&p, "burst-only")->replies.rate, 100);
+	cr_expect_eq(tp_rule(&p, "burst-only")->replies.burst, 7);
+	cr_expect_eq(tp_rule(&p, "blocked")->reject, SL_OVER_RESET, "deny rules answer too");
+	cr_expect_eq(tp_rule(&p, "office")->reject, SL_OVER_HTTP429, "kept on allow, unused");
+	cr_expect_eq(p.http_replies.rate, 2000);
+	cr_expect_eq(p.http_replies.burst, 3000);
+	cr_assert_eq(p.n_groups, 3);
+	cr_expect_eq(p.groups[0].action, SL_OVER_HTTP429);
+	cr_expect_eq(p.groups[1].action, SL_OVER_DROP);
+	cr_expect_eq(p.groups[2].action, SL_OVER_INHERIT, "no action: the tenant's");
+	cr_expect_eq(tp_tenant(&p, "acme")->lim.action, SL_OVER_HTTP429);
+	cr_expect_eq(tp_plan(&p, "free")->quotas[0].action, SL_OVER_HTTP429);
+	cr_expect_eq(tp_tenant(&p, "beta")->lim.action, SL_OVER_DROP);
+	sl_policy_free(&p);
+}
+
+Test(policy, reject_defaults)
+{
+	struct sl_policy p;
+	char err[512] = "";
+
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/minimal.yaml", &p, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(p.rules[0].reject, SL_OVER_DROP);
+	cr_expect_eq(p.rules[0].replies.rate, 100);
+	cr_expect_eq(p.rules[0].replies.burst, 100);
+	cr_expect(!p.http_replies.rate && !p.http_replies.burst, "no http: no HTTP reply limit");
+	sl_policy_free(&p);
+	cr_assert_eq(sl_policy_load(TP_GOOD_DIR "/http-minimal.yaml", &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(p.http_replies.rate, 1000);
+	cr_expect_eq(p.http_replies.burst, 1000);
+	sl_policy_free(&p);
+	/* A group's action: given, or the tenant's; only the http burst given keeps rate 1000. */
+	cr_assert_eq(tp_parse("version: 1\nname: n\nsources:\n  - {name: r, cidr: 10.0.0.0/8, rate: 1}\n"
+			      "http: {ports: 80, replies: {burst: 5}}\ngroups:\n  - {name: g, action: reset}\n",
+			      &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.http_replies.rate, 1000);
+	cr_expect_eq(p.http_replies.burst, 5);
+	cr_expect_eq(p.groups[0].action, SL_OVER_RESET);
+	sl_policy_free(&p);
+}
+
 static void tp_expect_tz_refused(const char *tz, const char *want)
 {
 	char text[512], err[512] = "";

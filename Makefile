@@ -36,7 +36,7 @@ LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(YAML_LIBS) $(MHD_LIBS) -pthread
 # Modules that do not touch libbpf: unit tests link these directly.
 PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats.c \
              userspace/tenants.c userspace/util.c userspace/period.c userspace/billing.c \
-             userspace/metrics.c
+             userspace/metrics.c userspace/reply.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
              userspace/loader.c userspace/attach.c userspace/view.c \
              userspace/apply_http.c userspace/tview.c

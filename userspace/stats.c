@@ -42,6 +42,44 @@ int sl_stats_is_zero(const struct sl_slot_stats *s)
 	return memcmp(s, &zero, sizeof(zero)) == 0;
 }
 
+_Static_assert(sizeof(struct sl_rstats) == SL_NR_RSTATS * sizeof(__u64),
+	       "struct sl_rstats is SL_NR_RSTATS counters");
+
+__u64 sl_rstats_value(const struct sl_rstats *s, int i)
+{
+	return i >= 0 && i < SL_NR_RSTATS ? ((const __u64 *)s)[i] : 0;
+}
+
+void sl_rstats_sum(const void *percpu, int ncpu, size_t stride, struct sl_rstats *out)
+{
+	const char *p = percpu;
+	__u64 *o = (__u64 *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int i = 0; i < SL_NR_RSTATS; i++)
+			o[i] += sl_rstats_value((const struct sl_rstats *)(p + (size_t)cpu * stride), i);
+}
+
+int sl_rstats_any(const struct sl_rstats *s)
+{
+	for (int i = 0; i < SL_NR_RSTATS; i++)
+		if (sl_rstats_value(s, i))
+			return 1;
+	return 0;
+}
+
+const char *sl_rstats_name(int i)
+{
+	/* As in struct sl_rstats; also the `kind` label of sluice_replies_total. */
+	static const char *const names[SL_NR_RSTATS] = {
+		"rst", "http429", "limited", "no_socket", "no_template", "fin_acked", "follow_drop",
+		"failed",
+	};
+
+	return i >= 0 && i < SL_NR_RSTATS ? names[i] : "?";
+}
+
 const char *sl_reason_name(int reason)
 {
 	static const char *const names[SL_NR_REASONS] = {

@@ -293,7 +293,7 @@ static __always_inline int sl_rj_build(struct sl_scratch *sc, int to_client, __u
 		sum = bpf_csum_diff(NULL, 0, (__be32 *)sc->ph, 40, 0);
 	}
 
-	th = rb + (tcp & 63);
+	th = rb + (tcp & 127);
 	*(__be16 *)(th + 0) = bpf_htons(sp);
 	*(__be16 *)(th + 2) = bpf_htons(dp);
 	*(__be32 *)(th + 4) = bpf_htonl(seq);
@@ -309,7 +309,7 @@ static __always_inline int sl_rj_build(struct sl_scratch *sc, int to_client, __u
 	len4 = (tlen + 3) & ~3U;
 	n1 = len4 > 512 ? 512 : len4;
 	n2 = len4 - n1;
-	if (n1 > 512 || n2 > 512 || (tcp & 63) + len4 > SL_RB_SIZE)
+	if (n1 > 512 || n2 > 512 || (tcp & 127) + len4 > SL_RB_SIZE)
 		return -1;
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)th, n1 & 0x3fc, sum);
 	if (n2)

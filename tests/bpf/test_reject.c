@@ -31,6 +31,7 @@ struct rx {
 	struct hx_conn c;
 	int lo; /* AF_PACKET socket on lo (TC: the clones) */
 	__u32 slot; /* the source rule's slot */
+	__u8 scrap[2048];
 };
 
 /* The response text the tests install for tenant 1's request bucket. */
@@ -562,5 +563,141 @@ FX_TEST_BOTH(reject, dry_run_never_answers)
 	st = rx_rstats(&r, SL_RSLOT_HTTP);
 	cr_assert_eq(st.http429 + st.rst + st.limited, 0);
 	cr_assert_eq(hx_stats(&r.x, 1, SL_GROUP_NONE, 11).req_dryrun, 2);
+	rx_close(&r);
+}
+
+/* The test connection over IPv6 loopback instead (the same ports field of the HTTP layer). */
+static void rx_connect6(struct rx *r)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t al = sizeof(a);
+
+	hx_disconnect(&r->c);
+	r->c.lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	cr_assert_geq(r->c.lfd, 0);
+	cr_assert_eq(bind(r->c.lfd, (struct sockaddr *)&a, sizeof(a)), 0, "bind ::1: %s",
+		     strerror(errno));
+	cr_assert_eq(listen(r->c.lfd, 4), 0);
+	cr_assert_eq(getsockname(r->c.lfd, (struct sockaddr *)&a, &al), 0);
+	r->c.ep.dport = ntohs(a.sin6_port);
+	r->c.cfd = socket(AF_INET6, SOCK_STREAM, 0);
+	cr_assert_eq(connect(r->c.cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	r->c.afd = accept(r->c.lfd, NULL, NULL);
+	cr_assert_geq(r->c.afd, 0);
+	al = sizeof(a);
+	cr_assert_eq(getsockname(r->c.cfd, (struct sockaddr *)&a, &al), 0);
+	r->c.ep.sport = ntohs(a.sin6_port);
+	r->c.ep.src = "::1";
+	r->c.ep.dst = "::1";
+	r->x.hc.ports[0] = r->c.ep.dport;
+	hx_write_http(&r->x);
+	/* The handshake went over lo too: not a clone. */
+	for (int i = 0; i < 64 && recv(r->lo, r->scrap, sizeof(r->scrap), MSG_DONTWAIT) > 0; i++)
+		;
+}
+
+/* IPv6: the same 429, with an IPv6 header and the IPv6 pseudo-header in the checksum. */
+FX_TEST_BOTH(reject, http429_ipv6)
+{
+	const char *resp = RX_PREFIX RX_DYN RX_BODY;
+	__u32 S = 77, A = 88, L = sizeof(RX_REQ) - 1;
+	struct pb_frame in, out, cl;
+	struct rx r;
+	int v;
+
+	rx_open(&r);
+	rx_connect6(&r);
+	rx_tenant(&r, 1, 1, SL_OVER_HTTP429);
+	in = rx_seg(&r, F_ACK | F_PSH, S - L, A, RX_REQ);
+	cr_assert_eq(in.family, 6);
+	cr_assert_eq(rx_run(&r, h, &in, &out), RX_PASS);
+	in = rx_seg(&r, F_ACK | F_PSH, S, A, RX_REQ);
+	v = rx_run(&r, h, &in, &out);
+	if (h == FX_TC) {
+		cr_assert_eq(v, RX_PASS);
+		rx_check(&in, &out, (struct rx_want){ false, F_RST, S, 0, NULL });
+		cr_assert(rx_clone(&r, &cl));
+		out = cl;
+	} else {
+		cr_assert_eq(v, RX_TX);
+	}
+	rx_check(&in, &out, (struct rx_want){ true, F_ACK | F_PSH | F_FIN, A, S + L, resp });
+	rx_close(&r);
+}
+
+/* The source rule "all" with a bucket of `burst` packets and refusals answered by `reject`. */
+static void rx_rule(struct rx *r, __u64 burst, __u8 reject)
+{
+	struct sl_lpm_key k = { .prefixlen = SL_LPM_FIXED_BITS, .gen = (__u8)r->x.gen,
+				.family = SL_AF_INET };
+	struct sl_rule rule;
+
+	cr_assert_eq(bpf_map_lookup_elem(r->x.f.m.rules, &k, &rule), 0, "rule all, IPv4");
+	cr_assert_eq(sl_gcra_params_make(1, burst, &rule.agg), 0);
+	rule.flags |= SL_RF_FINE;
+	rule.reject = reject;
+	cr_assert_eq(bpf_map_update_elem(r->x.f.m.rules, &k, &rule, BPF_ANY), 0);
+	rx_replies(r, r->slot, 100, 100);
+}
+
+/*
+ * A source rule with reject: reset answers a SYN over its limit with RST|ACK (there is no
+ * socket to reset yet) and any other TCP segment with the pair of RSTs; UDP is dropped.
+ */
+FX_TEST_BOTH(reject, rule_reset)
+{
+	struct pb_spec us = { .l4 = IPPROTO_UDP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			      .dport = 53, .payload = 20 };
+	struct pb_frame in, out, cl, udp = fx_frame(&us);
+	struct rx r;
+
+	rx_open(&r);
+	rx_rule(&r, 1, SL_OVER_RESET);
+	in = rx_seg(&r, F_SYN, 4242, 0, NULL);
+	cr_assert_eq(rx_run(&r, h, &in, &out), RX_PASS, "within the burst");
+	cr_assert_eq(rx_run(&r, h, &in, &out), RX_TX, "a SYN over the limit: RST|ACK back");
+	rx_check(&in, &out, (struct rx_want){ true, F_RST | F_ACK, 0, 4243, NULL });
+
+	in = rx_seg(&r, F_ACK | F_PSH, 1000, 2000, "hello");
+	cr_assert_eq(rx_run(&r, h, &in, &out), RX_PASS, "the socket's RST goes up");
+	rx_check(&in, &out, (struct rx_want){ false, F_RST, 1000, 0, NULL });
+	if (h == FX_TC) {
+		cr_assert(rx_clone(&r, &cl));
+		rx_check(&in, &cl, (struct rx_want){ true, F_RST | F_ACK, 2000, 1005, NULL });
+	}
+	cr_assert_eq(fx_send(&r.x.f, h, &udp), FX_DROP, "UDP cannot be answered: dropped");
+	cr_assert_eq(rx_rstats(&r, r.slot).rst, 2);
+	/* Refusals that are answered never enter the drop cache: each needs its answer. */
+	in = rx_seg(&r, F_SYN, 5000, 0, NULL);
+	cr_assert_eq(rx_run(&r, h, &in, &out), RX_TX);
+	rx_close(&r);
+}
+
+/* A body segment refused by the bytes bucket: the server has the request, so a reset. */
+Test(reject, body_refused_resets)
+{
+	struct sl_tenant_cfg tc = { .in_use = 1, .flags = SL_RF_FINE, .bytes_flags = SL_RF_FINE,
+				    .action = SL_OVER_HTTP429 };
+	static char body[1000];
+	struct pb_frame in, out;
+	struct rx r;
+	__u32 k;
+
+	rx_open(&r);
+	rx_tenant(&r, 1000, 1000, SL_OVER_HTTP429);
+	k = r.x.gen * SL_MAX_TENANTS + 1;
+	cr_assert_eq(sl_gcra_params_make(1000, 1000, &tc.req), 0);
+	cr_assert_eq(sl_gcra_params_make(1, 1600, &tc.bytes), 0);
+	cr_assert_eq(bpf_map_update_elem(r.x.tenants, &k, &tc, BPF_ANY), 0);
+	in = rx_seg(&r, F_ACK | F_PSH, 10, 20,
+		    "POST /v1/x HTTP/1.1\r\nHost: api\r\nX-API-Key: k1\r\nContent-Length: 2000\r\n\r\n");
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS, "the request start fits");
+	memset(body, 'b', sizeof(body) - 1);
+	in = rx_seg(&r, F_ACK | F_PSH, 3000, 20, body);
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS);
+	in = rx_seg(&r, F_ACK | F_PSH, 4000, 20, body);
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS, "over the bytes: the socket's RST");
+	rx_check(&in, &out, (struct rx_want){ false, F_RST, 4000, 0, NULL });
+	cr_assert_eq(rx_rstats(&r, SL_RSLOT_HTTP).rst, 1);
 	rx_close(&r);
 }

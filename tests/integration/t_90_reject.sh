@@ -132,42 +132,50 @@ ok200() {
 	sl_assert_eq "$(creq "$2" "${KEY[$1]:-}")" "200 0" "$1: $2 admitted (HTTP status, curl exit)"
 	OK[$1]=$((${OK[$1]:-0} + 1))
 }
-# c429 NAME: the common checks of a 429 curl saved; leaves the analysis in $T/c.NAME.json.
+# c429 NAME ID Q W TENANT: the checks of a 429 that curl saved: its limit's id (the RateLimit
+# fields and the body's "limit"), RateLimit-Policy's q and w (for a bucket its burst and
+# max(1, ceil(burst / rate)) s, for a quota the quota and its period), the body's "tenant"
+# (null for unknown_key). Leaves the analysis in $T/c.NAME.json.
 c429() {
 	local f=$T/c.$1.json
 	rj parse "$T/c.$1.h" "$T/c.$1.b" >"$f"
 	sl_log "$1: $(tr -d '\r' <"$T/c.$1.h" | paste -sd'|') body $(cat "$T/c.$1.b")"
-	sl_assert_eq "$(sl_json "$f" 'd["status_line"]')" "HTTP/1.1 429 Too Many Requests" "$1: status line"
-	sl_assert_eq "$(sl_json "$f" 'd["duplicate_headers"]')" "[]" "$1: no header twice"
-	sl_assert_eq "$(sl_json "$f" 'd["retry_after"] is not None')" true \
-		"$1: Retry-After is whole seconds ($(sl_json "$f" 'd["retry_after_raw"]'))"
-	sl_assert_eq "$(sl_json "$f" 'd["ratelimit_policy"] is not None')" true \
-		"$1: RateLimit-Policy is \"id\";q=INT;w=INT ($(sl_json "$f" 'd["ratelimit_policy_raw"]'))"
-	sl_assert_eq "$(sl_json "$f" 'd["ratelimit"] is not None')" true \
-		"$1: RateLimit is \"id\";r=INT;t=INT ($(sl_json "$f" 'd["ratelimit_raw"]'))"
-	sl_assert_eq "$(sl_json "$f" 'd["ids_match"]')" true "$1: RateLimit and RateLimit-Policy name the same limit"
-	sl_assert_eq "$(sl_json "$f" 'd["ratelimit"]["t"] == d["retry_after"]')" true "$1: RateLimit t = Retry-After"
-	sl_assert_ge "$(sl_json "$f" 'd["ratelimit_policy"]["q"]')" 1 "$1: RateLimit-Policy q"
-	sl_assert_ge "$(sl_json "$f" 'd["ratelimit_policy"]["w"]')" 1 "$1: RateLimit-Policy w"
-	sl_assert_eq "$(sl_json "$f" 'str(d["connection"]).lower()')" close "$1: Connection: close"
-	sl_assert_eq "$(sl_json "$f" 'd["content_type"]')" application/json "$1: Content-Type"
-	sl_assert_eq "$(sl_json "$f" 'd["content_length"]')" "$(sl_json "$f" 'd["body_len"]')" \
-		"$1: Content-Length = the body's length"
-	sl_assert_eq "$(sl_json "$f" 'd["json_error"]')" too_many_requests "$1: the body is JSON, error too_many_requests"
-	sl_assert_eq "$(sl_json "$f" 'bool(d["json_limit"])')" true "$1: the body names the limit ($(sl_json "$f" 'd["json_limit"]'))"
-	SEEN_429=$((SEEN_429 + 1))
+	check429 "$f" "d" "$@"
 }
-# r429 FILE INDEX WHAT: the checks of a 429 that reject.py req got (result INDEX of FILE).
+# r429 FILE INDEX NAME ID Q W TENANT: the same of a 429 that reject.py req got (result INDEX of
+# FILE), and how its connection ended: the whole response read (no reset before it), then EOF.
 r429() {
-	local f=$1 i=$2 w=$3
-	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['status']")" 429 "$w: 429"
-	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['error']")" null "$w: the whole response was read (no reset before it)"
-	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['after']")" eof "$w: then EOF from the server"
-	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['trailing']")" 0 "$w: nothing after the body"
-	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['check']['status_line']")" \
-		"HTTP/1.1 429 Too Many Requests" "$w: status line"
-	sl_assert_eq "$(sl_json "$f" "(lambda c: c['ratelimit'] is not None and c['ratelimit_policy'] is not None and c['ids_match'] and c['ratelimit']['t'] == c['retry_after'] and str(c['connection']).lower() == 'close' and c['content_type'] == 'application/json' and c['content_length'] == c['body_len'] and c['json_error'] == 'too_many_requests')(d['results'][$i]['check'])")" \
-		true "$w: RateLimit, RateLimit-Policy, Retry-After, Connection, Content-Type, Content-Length, body"
+	local f=$1 i=$2
+	shift 2
+	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['status']")" 429 "$1: 429"
+	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['error']")" null "$1: the whole response was read (no reset before it)"
+	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['after']")" eof "$1: then EOF from the server"
+	sl_assert_eq "$(sl_json "$f" "d['results'][$i]['trailing']")" 0 "$1: nothing after the body"
+	check429 "$f" "d['results'][$i]['check']" "$@"
+}
+check429() { # FILE EXPR NAME ID Q W TENANT
+	local f=$1 c=$2 w=$3 id=$4 q=$5 win=$6 tenant=$7
+	v() { sl_json "$f" "($c)$1"; }
+	sl_assert_eq "$(v '["status_line"]')" "HTTP/1.1 429 Too Many Requests" "$w: status line"
+	sl_assert_eq "$(v '["duplicate_headers"]')" "[]" "$w: no header twice"
+	sl_assert_eq "$(v '["retry_after"] is not None')" true \
+		"$w: Retry-After is whole seconds ($(v '["retry_after_raw"]'))"
+	sl_assert_eq "$(v '["ratelimit_policy"] is not None')" true \
+		"$w: RateLimit-Policy is \"id\";q=INT;w=INT ($(v '["ratelimit_policy_raw"]'))"
+	sl_assert_eq "$(v '["ratelimit"] is not None')" true \
+		"$w: RateLimit is \"id\";r=INT;t=INT ($(v '["ratelimit_raw"]'))"
+	sl_assert_eq "$(v '["ratelimit_policy"]["id"]')" "$id" "$w: RateLimit-Policy names the limit"
+	sl_assert_eq "$(v '["ratelimit"]["id"]')" "$id" "$w: RateLimit names the same limit"
+	sl_assert_eq "$(v '["ratelimit_policy"]["q"]')" "$q" "$w: RateLimit-Policy q"
+	sl_assert_eq "$(v '["ratelimit_policy"]["w"]')" "$win" "$w: RateLimit-Policy w"
+	sl_assert_eq "$(v '["ratelimit"]["t"]')" \
+		"$(v '["retry_after"]')" "$w: RateLimit t = Retry-After"
+	sl_assert_eq "$(v '["connection"]')" close "$w: Connection: close"
+	sl_assert_eq "$(v '["content_type"]')" application/json "$w: Content-Type"
+	sl_assert_eq "$(v '["content_length"]')" "$(v '["body_len"]')" "$w: Content-Length = the body's length"
+	sl_assert_eq "$(v '["json_error"]')" too_many_requests "$w: the body is JSON, error too_many_requests"
+	sl_assert_eq "$(v '["json_limit"]')" "$id" "$w: the body names the limit"
+	sl_assert_eq "$(v '["json_tenant"]')" "$tenant" "$w: the body names the tenant"
 	SEEN_429=$((SEEN_429 + 1))
 }
 
@@ -186,17 +194,13 @@ done
 out=$(creq gamma-over "${KEY[gamma]}")
 now=$(date +%s)
 sl_assert_eq "$out" "429 0" "gamma: request $((Q_N + 1)) refused by the quota with a 429 (curl exit 0)"
-c429 gamma-over
+c429 gamma-over per-minute "$Q_N" 60 gamma
 exp=$((60 - now % 60))
 ra=$(sl_json "$T/c.gamma-over.json" 'd["retry_after"]')
 sl_log "gamma: Retry-After $ra, seconds to the next minute $exp (date +%s = $now)"
 sl_assert_le "$(sl_calc "($ra - $exp) < 0 ? $exp - $ra : $ra - $exp")" 1 \
 	"gamma: Retry-After = seconds to the next minute boundary, +-1"
 sl_assert_eq "$(sl_json "$T/c.gamma-over.json" 'd["ratelimit"]["r"]')" 0 "gamma: RateLimit r=0"
-sl_assert_eq "$(sl_json "$T/c.gamma-over.json" 'd["ratelimit_policy"]["q"]')" "$Q_N" \
-	"gamma: RateLimit-Policy q = the quota"
-sl_assert_eq "$(sl_json "$T/c.gamma-over.json" 'd["ratelimit_policy"]["w"]')" 60 \
-	"gamma: RateLimit-Policy w = the quota's window (60 s)"
 
 # ------------------------------------------------------------ 2. alpha, and delta meanwhile
 sl_spawn_ns "$CLI_NS" 30 "$T/delta-new.json" python3 "$HTTP_DIR/reject.py" req "$SRV_IP4" 8000 \
@@ -210,7 +214,7 @@ ok200 alpha alpha1
 ok200 alpha alpha2
 out=$(creq alpha3 "${KEY[alpha]}")
 sl_assert_eq "$out" "429 0" "alpha: the 3rd request (burst 2) gets a 429 (curl exit 0)"
-c429 alpha3
+c429 alpha3 requests 2 1 alpha
 ra=$(sl_json "$T/c.alpha3.json" 'd["retry_after"]')
 sl_assert_ge "$ra" 1 "alpha: Retry-After >= 1"
 sl_assert_le "$ra" 2 "alpha: Retry-After <= 2 (rate 2/s)"
@@ -222,7 +226,7 @@ sl_log "alpha2: $(sl_json "$T/alpha2.json" '[(r["status"], r["t"], r["after"]) f
 sl_assert_eq "$(sl_json "$T/alpha2.json" '[r["status"] for r in d["results"]]')" "[200, 200, 429]" \
 	"alpha2: keep-alive: 200, 200, then 429, and nothing more on the connection"
 sl_assert_eq "$(sl_json "$T/alpha2.json" 'd["connections"]')" 1 "alpha2: all on one connection"
-r429 "$T/alpha2.json" 2 alpha2
+r429 "$T/alpha2.json" 2 alpha2 requests 2 1 alpha2
 OK[alpha2]=2
 
 for p in "$DELTA1" "$DELTA2"; do
@@ -250,7 +254,7 @@ SEEN_RST=$((SEEN_RST + 1))
 ok200 unknown nokey1
 out=$(creq nokey2)
 sl_assert_eq "$out" "429 0" "unknown key: the 2nd request (burst 1) gets a 429"
-c429 nokey2
+c429 nokey2 unknown_key 1 1 null
 
 # ------------------------------------------------------------ 5. a rule's reset and reply limit
 rj_syn() { sl_in_ns_t 10 "$CLI_NS" python3 "$HTTP_DIR/reject.py" syn "$SRV_IP4" 8000 --src "$BLOCKED" "$@"; }

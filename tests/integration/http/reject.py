@@ -98,6 +98,7 @@ def analyse(status_line, headers, body, content_length):
     out["json"] = j
     out["json_error"] = j.get("error") if isinstance(j, dict) else None
     out["json_limit"] = j.get("limit") if isinstance(j, dict) else None
+    out["json_tenant"] = j.get("tenant") if isinstance(j, dict) else None
     return out
 
 

@@ -8,6 +8,8 @@
   report.py tstats < bpftool-json           sl_tstats_v3 summed: one line per (tenant, group,
                                             key id), then "total" (fields: TSTATS_FIELDS)
   report.py http-table RUNS.TSV RATE BURST DURATION   bench/http.sh's Markdown tables
+  report.py rstats < bpftool-json           sl_rstats_v1 summed: one line per reply slot that
+                                            counted anything (fields: RSTATS_FIELDS)
 """
 import json
 import statistics
@@ -70,6 +72,22 @@ def tstats(doc):
               " ".join(f"{k}={v}" for k, v in zip(TSTATS_FIELDS, acc)))
         total = [a + b for a, b in zip(total, acc)]
     print("total " + " ".join(f"{k}={v}" for k, v in zip(TSTATS_FIELDS, total)))
+
+
+# include/sluice_abi.h: struct sl_rstats, eight __u64 (PERCPU_ARRAY indexed by reply slot).
+RSTATS_FIELDS = ["rst", "http429", "limited", "no_socket", "no_template", "fin_acked",
+                 "follow_drop", "failed"]
+
+
+def rstats(doc):
+    for entry in doc:
+        acc = [0] * len(RSTATS_FIELDS)
+        for percpu in entry.get("values", []):
+            for i, v in enumerate(struct.unpack_from("<8Q", value_bytes(percpu["value"]))):
+                acc[i] += v
+        if any(acc):
+            print(f"slot={entry_key(entry)} " +
+                  " ".join(f"{k}={v}" for k, v in zip(RSTATS_FIELDS, acc)))
 
 
 HTTP_COLS = ["round", "case", "duration", "wrk_requests", "wrk_non2xx", "wrk_timeouts",
@@ -265,6 +283,8 @@ def main():
             print(k, by[k])
     elif len(sys.argv) == 2 and sys.argv[1] == "tstats":
         tstats(json.load(sys.stdin))
+    elif len(sys.argv) == 2 and sys.argv[1] == "rstats":
+        rstats(json.load(sys.stdin))
     elif len(sys.argv) == 6 and sys.argv[1] == "http-table":
         http_table(sys.argv[2], *(float(x) for x in sys.argv[3:6]))
     elif len(sys.argv) == 5 and sys.argv[1] == "table":

@@ -165,7 +165,9 @@ pktcost() {
 # allows, so the rows differ from "TCP/IPv4 :80, not HTTP" by the HTTP layer alone. Run in
 # the server namespace: test runs look sockets up in the caller's namespace, where sl_pktcost
 # opens a loopback connection for the flow rows.
-pktcost_http_policy() {
+pktcost_http_policy() { # [SLOW_ACTION]: how tenant slow's refusals are answered (drop)
+	local slow_action=${1:-drop} replies=""
+	[ "$slow_action" = drop ] || replies=", replies: {rate: 10M, burst: 10M}"
 	mkdir -p "$TMPD/keys"
 	echo "sk-bench-admit-5d1f0c9a3e7b2468" >"$TMPD/keys/fast.keys"
 	echo "sk-bench-drop-8b2e4f6a1c3d5e70" >"$TMPD/keys/slow.keys"
@@ -178,11 +180,10 @@ sources:
   - name: default
     cidr: [0.0.0.0/0, "::/0"]
     action: allow
-http:
-  ports: [8000]
+http: {ports: [8000]$replies}
 plans:
   fast: {rate: 10M, burst: 10M, bytes_rate: 10G, action: drop}
-  slow: {rate: 1, burst: 1, action: drop}
+  slow: {rate: 1, burst: 1, action: $slow_action}
   metered:
     rate: 10M
     burst: 10M
@@ -247,6 +248,28 @@ pktcost_http() {
 	timeout -k 5 600 nsenter --net=/run/netns/"$NSS" "$B/sl_pktcost" --bare "$B/bare.bpf.o" \
 		--prog-id "$id" --label sluice_xdp --cpu "$GEN_CPU" --rounds 5 --http-port 8000 \
 		--key-admit "$(cat "$TMPD/keys/metered.keys")" --key-drop "$(cat "$TMPD/keys/slow.keys")"
+	# Answering refusals: tenant slow's action http429 puts the reply checks on every TCP
+	# segment (SL_GF_REJECT); the rows are the same packets as the first run's. Then the cost
+	# of one answer: single runs of an over-limit request on the established flow.
+	echo
+	echo "The same with tenant slow's action http429 (http.replies 10M/s, so never limited):"
+	echo "every TCP segment now meets the check for connections being closed; the over-limit"
+	echo "row has no socket (from 10.205.0.3), so it is refused with the reply checks and dropped."
+	echo
+	pktcost_http_policy http429 >"$TMPD/pktcost-http429.yaml"
+	if t10 "$SLUICE" --pin-root "$PCROOT" policy apply "$TMPD/pktcost-http429.yaml" >/dev/null; then
+		timeout -k 5 600 nsenter --net=/run/netns/"$NSS" "$B/sl_pktcost" --bare "$B/bare.bpf.o" \
+			--prog-id "$id" --label sluice_xdp --cpu "$GEN_CPU" --rounds 5 --http-port 8000 \
+			--key-admit "$(cat "$TMPD/keys/fast.keys")" \
+			--key-drop "$(cat "$TMPD/keys/slow.keys")" --flow --reply 20000
+		echo
+		echo "Replies counted (sl_rstats_v1, reply slot 257 = the HTTP layer):"
+		echo
+		t10 bpftool -j map dump pinned "$PCROOT/maps/sl_rstats_v1" |
+			python3 bench/report.py rstats | sed 's/^/    /'
+	else
+		echo "(not measured: the http429 policy did not apply)"
+	fi
 	echo
 	echo "Paths taken (sl_tstats_v3, summed over CPUs; tenant 1024 = no or unknown key):"
 	echo

@@ -71,6 +71,11 @@ static void usage(FILE *f)
 		"                    127.0.0.1:P in this network namespace (test runs look sockets up\n"
 		"                    there), admit one request on its 4-tuple with --key-admit, then\n"
 		"                    measure a body segment and a retransmitted request on that flow\n"
+		"  --reply N         with --flow and --key-drop (a tenant whose refusals are answered,\n"
+		"                    action http429 or reset): N single runs (repeat 1) of an over-limit\n"
+		"                    request on the established flow, each answered afresh (the\n"
+		"                    program's sl_rejects_v1 entry is deleted after each), next to N\n"
+		"                    single runs of bare_drop; prints the median ns of each\n"
 		"  --pcap FILE       also write the packets measured to FILE (pcap; tcpdump -vvv -r)\n",
 		MAX_TARGETS - 2, MAX_ROUNDS);
 }
@@ -249,6 +254,98 @@ static __u16 open_flow(__u16 port)
 	return ntohs(a.sin_port);
 }
 
+#define MAX_REPLY 100000
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+
+/* The fd of the map `name` that program `prog_fd` uses, or -1. */
+static int prog_map(int prog_fd, const char *name)
+{
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi;
+	__u32 ids[64], len = sizeof(pi), n, i, ml;
+	int fd;
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -1;
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	for (i = 0; i < n; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		ml = sizeof(mi);
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * The cost of answering a refusal: single runs (a reply rewrites the frame, so repeat > 1
+ * would run on the reply), each on a connection sluice has no close state for, alternating
+ * with single runs of `base`. Prints the medians.
+ */
+static int reply_cost(const struct target *t, const struct target *base, __u16 cport,
+		      int port, const char *key, int n)
+{
+	static __u32 d[2][MAX_REPLY];
+	__u32 verdicts[8] = {};
+	struct pkt req;
+	int rj, i, k;
+
+	rj = prog_map(t->prog_fd, "sl_rejects_v1");
+	if (rj < 0) {
+		fprintf(stderr, "sl_pktcost: %s has no sl_rejects_v1 map\n", t->prog_name);
+		return -1;
+	}
+	build_req(&req, "refused, answered", "127.0.0.1", "127.0.0.1", cport, port, 9000, key);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 2; k++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = req.data,
+				    .data_size_in = req.len, .repeat = 1);
+
+			if (bpf_prog_test_run_opts(k ? base->prog_fd : t->prog_fd, &o)) {
+				fprintf(stderr, "sl_pktcost: reply run: %s\n", strerror(errno));
+				close(rj);
+				return -1;
+			}
+			d[k][i] = o.duration;
+			if (!k)
+				verdicts[o.retval & 7]++;
+		}
+		/* Forget the close state, so that the next run is a fresh refusal. */
+		{
+			__u8 key_buf[64], next[64];
+
+			while (!bpf_map_get_next_key(rj, NULL, next)) {
+				memcpy(key_buf, next, sizeof(key_buf));
+				bpf_map_delete_elem(rj, key_buf);
+			}
+		}
+	}
+	close(rj);
+	qsort(d[0], n, sizeof(__u32), cmp_u32);
+	qsort(d[1], n, sizeof(__u32), cmp_u32);
+	printf("\n| single runs (repeat 1), %d each | %s | %s |\n|---|---:|---:|\n", n,
+	       t->prog_name, base->prog_name);
+	printf("| median ns | %u | %u |\n| 10th–90th percentile | %u–%u | %u–%u |\n",
+	       d[0][n / 2], d[1][n / 2], d[0][n / 10], d[0][n * 9 / 10], d[1][n / 10],
+	       d[1][n * 9 / 10]);
+	printf("\nVerdicts of %s: %u TX, %u PASS, %u DROP (TX: answered).\n", t->prog_name,
+	       verdicts[3], verdicts[2], verdicts[1]);
+	return 0;
+}
+
 /* The packets as a pcap file (Ethernet), so that they can be read with tcpdump. */
 static int write_pcap(const char *path, const struct pkt *pkts, int n)
 {
@@ -314,13 +411,6 @@ static int load_target(struct target *t)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median(const __u32 *v, int n)
 {
 	__u32 s[MAX_ROUNDS];
@@ -353,6 +443,7 @@ int main(int argc, char **argv)
 		{ "key-drop", required_argument, NULL, 'D' },
 		{ "flow", no_argument, NULL, 'F' },
 		{ "pcap", required_argument, NULL, 'W' },
+		{ "reply", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -361,7 +452,7 @@ int main(int argc, char **argv)
 	static __u32 ns[MAX_TARGETS][MAX_PKTS][MAX_ROUNDS], ret[MAX_TARGETS][MAX_PKTS];
 	const char *bare = "build/bench/bare.bpf.o", *obj = NULL;
 	const char *key_admit = NULL, *key_drop = NULL, *pcap = NULL;
-	int nt = 2, rounds = 5, cpu = -1, np = 0, http_port = 0, flow = 0, i, j, r, c;
+	int nt = 2, rounds = 5, cpu = -1, np = 0, http_port = 0, flow = 0, nreply = 0, i, j, r, c;
 	int status = 1;
 	struct pkt prime;
 	__u16 cport = 0;
@@ -403,13 +494,15 @@ int main(int argc, char **argv)
 		case 'D': key_drop = optarg; break;
 		case 'F': flow = 1; break;
 		case 'W': pcap = optarg; break;
+		case 'R': nreply = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (obj || optind != argc || repeat < 1 || rounds < 1 || rounds > MAX_ROUNDS ||
 	    http_port < 0 || http_port > 65535 || (!http_port && (key_admit || key_drop || flow)) ||
-	    (flow && !key_admit)) {
+	    (flow && !key_admit) || nreply < 0 || nreply > MAX_REPLY ||
+	    (nreply && (!flow || !key_drop || nt != 3))) {
 		usage(stderr);
 		return 2;
 	}
@@ -508,6 +601,8 @@ int main(int argc, char **argv)
 	}
 	printf("\n%d rounds × %u runs per program and packet%s; `verdict` is the last run's.\n",
 	       rounds, repeat, cpu >= 0 ? ", pinned" : "");
+	if (nreply && reply_cost(&t[2], &t[1], cport, http_port, key_drop, nreply))
+		goto cleanup;
 	status = 0;
 cleanup:
 	for (i = 0; i < nt; i++) {

@@ -197,7 +197,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SL_NR_RSLOTS);
+	__uint(max_entries, SL_NR_RSLOTS + 1); /* + SL_RTAT_LAST */
 	__type(key, __u32);
 	__type(value, struct sl_bucket);
 	SL_PINNING

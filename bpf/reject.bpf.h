@@ -389,8 +389,26 @@ static __always_inline int sl_rj_established(void *ctx, struct sl_scratch *sc)
 	return est;
 }
 
+/*
+ * Whether a connection may be closing now: an entry was put in sl_rejects_v1 less than its
+ * lifetime ago. Costs an array lookup and a jiffies read, instead of building the segment's
+ * key and an LRU lookup.
+ */
+static __always_inline int sl_rj_recent(void)
+{
+	__u32 k = SL_RTAT_LAST;
+	struct sl_bucket *b = bpf_map_lookup_elem(&sl_rtat_v1, &k);
+
+	return b && b->tat && bpf_jiffies64() - b->tat <= SL_RJ_TTL_JIFFIES;
+}
+
 static __always_inline void sl_rj_note(struct sl_scratch *sc, __u8 state, __u32 srv_seq)
 {
+	__u32 k = SL_RTAT_LAST;
+	struct sl_bucket *b = bpf_map_lookup_elem(&sl_rtat_v1, &k);
+
+	if (b)
+		b->tat = bpf_jiffies64();
 	sc->rj.expires_ns = sl_rj_now_ns() + SL_RJ_TTL_NS;
 	sc->rj.srv_seq = srv_seq;
 	sc->rj.rslot = sc->rj_rslot;

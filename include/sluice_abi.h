@@ -521,7 +521,14 @@ struct sl_rcfg {
 	__u8 _pad[7];
 };
 
-/* Value of SL_MAP_RTAT (ARRAY[SL_NR_RSLOTS]): the reply bucket's state. */
+/*
+ * Value of SL_MAP_RTAT (ARRAY[SL_NR_RSLOTS + 1]): the reply buckets' state, and at
+ * SL_RTAT_LAST the jiffies of the last entry put in SL_MAP_REJECTS: once that is older than
+ * any entry can live, TCP segments skip the lookup there.
+ */
+#define SL_RTAT_LAST SL_NR_RSLOTS
+/* SL_RJ_TTL_NS in jiffies at HZ 1000, the largest HZ: longer (safe) at smaller HZ. */
+#define SL_RJ_TTL_JIFFIES 30000ULL
 
 /* Value of SL_MAP_RSTATS (PERCPU_ARRAY[SL_NR_RSLOTS]): what the replies did. */
 struct sl_rstats {

@@ -701,3 +701,39 @@ Test(reject, body_refused_resets)
 	cr_assert_eq(rx_rstats(&r, SL_RSLOT_HTTP).rst, 1);
 	rx_close(&r);
 }
+
+/*
+ * The close-state lookup is skipped while no entry has been made for longer than an entry
+ * lives: a stale entry (written here, with no recent reply) is not looked at.
+ */
+Test(reject, close_state_skipped_when_idle)
+{
+	struct sl_flow_key fk = { .family = SL_AF_INET };
+	struct sl_reject e = { .expires_ns = ~0ULL, .state = SL_RJ_CLOSING };
+	struct sl_bucket last = { 0 };
+	__u32 k = SL_RTAT_LAST;
+	struct pb_frame in, out;
+	struct rx r;
+
+	rx_open(&r);
+	rx_tenant(&r, 1000, 1000, SL_OVER_HTTP429);
+	fk.cport = r.c.ep.sport;
+	fk.sport = r.c.ep.dport;
+	inet_pton(AF_INET, r.c.ep.src, fk.caddr);
+	inet_pton(AF_INET, r.c.ep.dst, fk.saddr);
+	cr_assert_eq(bpf_map_update_elem(r.x.f.m.rejects, &fk, &e, BPF_ANY), 0);
+	cr_assert_eq(bpf_map_update_elem(r.x.f.m.rtat, &k, &last, BPF_ANY), 0);
+	in = rx_seg(&r, F_ACK, 5, 5, NULL);
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS, "no reply for ~30 s: not looked up");
+	cr_assert_arr_eq(out.data, in.data, in.len);
+	/* A reply just now (sl_rj_note's stamp): the same pure ACK is a closing connection's. */
+	rx_tenant(&r, 1, 1, SL_OVER_HTTP429);
+	in = rx_seg(&r, F_ACK | F_PSH, 100, 1, RX_REQ);
+	rx_run(&r, FX_XDP, &in, &out); /* admitted */
+	in = rx_seg(&r, F_ACK | F_PSH, 200, 1, RX_REQ);
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_TX, "answered: stamps the time");
+	in = rx_seg(&r, F_ACK, 5, 5, NULL);
+	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS, "SRV_OWED: the socket's RST");
+	cr_assert_eq(out.data[out.l4_off + 13], F_RST);
+	rx_close(&r);
+}

@@ -47,6 +47,7 @@ plans:
   trial:
     rate: 200
     burst: 50
+    action: http429         # answered at the kernel edge: 429 with Retry-After (docs/reject.md)
     quotas:
       - {name: hourly, unit: hours, quota: 25, mode: hard, alert_at: [80, 100]}
 tenants:
@@ -99,8 +100,10 @@ if ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
 	exit 0
 fi
 echo
-echo "== HTTP: nginx on $SRV_IP4:8000; tenant alpha (plan pro), tenant beta (plan trial: 25 requests an hour, hard)"
+echo "== HTTP: nginx on $SRV_IP4:8000; tenant alpha (plan pro), tenant beta (plan trial: 25 requests an hour, hard, answered with 429)"
 http_nginx_start 8000
+# XDP_TX (the 429s) on veth needs NAPI on the receiving peer: GRO on turns it on.
+sl_in_ns_t 10 "$CLI_NS" ethtool -K "$CLI_IF" gro on >/dev/null 2>&1 || true
 STATE=$T/state
 MPORT=$((20000 + $$ % 20000))
 "$SLUICE" --pin-root "$PIN" run --policy "$T/policy.yaml" --state-dir "$STATE" --interval 200 \
@@ -118,6 +121,9 @@ for who in alpha:$KA beta:$KB; do
 	done
 	echo "   ${who%%:*}: $n requests, $ok answered by nginx"
 done
+echo "   beta's next request, answered by sluice in the kernel (nginx never sees it):"
+http_curl -i -H "X-API-Key: $KB" "http://$SRV_IP4:8000/v1/models" | tr -d '\r' | sed 's/^/     /' || true
+echo
 sleep 1.5
 echo
 S usage --state-dir "$STATE"

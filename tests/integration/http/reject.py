@@ -3,9 +3,10 @@
 
 usage:
   reject.py req ADDR PORT [--key K] [--path P] [--n N] [--keepalive] [--interval S]
-                [--src ADDR] [--timeout S]
+                [--src ADDR] [--timeout S] [--pad N]
       N GET requests (default 1), each on a new connection, or all on one with --keepalive
-      (one after another, each sent once the previous response was read). Prints one JSON
+      (one after another, each sent once the previous response was read); --pad N adds a
+      header of N more bytes to each request. Prints one JSON
       object: {"results": [...], "statuses": {code: n}, "connections": n} where each result is
       what one request got (see below). After a response that is not 200, or whose connection
       is closing, the connection is read on until EOF, a reset or --timeout s (default 3): its
@@ -18,7 +19,7 @@ usage:
       after: the pending ones are closed.
   reject.py ss FILE PORT
       Connections of `ss -tanH` output (FILE) with local or peer port PORT (not LISTEN), by
-      state: {"states": {STATE: n}, "lines": [...]}.
+      state: {"states": {STATE: n}, "lines": [those not in TIME-WAIT]}.
   reject.py rstats DUMP [SLOT...]
       The per-CPU reply counters of `bpftool -j map dump` of sl_rstats_v1, summed over CPUs:
       {slot: {rst, http429, limited, ...}} for every slot (or the given ones) with a non-zero
@@ -176,17 +177,19 @@ class Conn:
                 return r, n + len(self.buf)
 
 
-def request(key, path, host):
+def request(key, path, host, pad=0):
     h = "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice-t90\r\nAccept: */*\r\n" % (path, host)
     if key:
         h += "X-API-Key: %s\r\n" % key
+    if pad:
+        h += "X-Pad: %s\r\n" % ("p" * pad)
     return (h + "\r\n").encode()
 
 
-def one(conn, key, path, host, drain_secs):
+def one(conn, key, path, host, drain_secs, pad=0):
     res = {"t": round(time.monotonic() - T0, 3)}
     try:
-        conn.s.sendall(request(key, path, host))
+        conn.s.sendall(request(key, path, host, pad))
     except OSError as e:
         res.update(status=None, error="send: %s" % e, after=None)
         return res, False
@@ -205,7 +208,7 @@ def one(conn, key, path, host, drain_secs):
 def cmd_req(a):
     addr, port = a[0], int(a[1])
     opt = {"--key": None, "--path": "/v1/models", "--n": "1", "--interval": "0",
-           "--src": None, "--timeout": "3"}
+           "--src": None, "--timeout": "3", "--pad": "0"}
     keep = False
     i = 2
     while i < len(a):
@@ -229,7 +232,7 @@ def cmd_req(a):
                 results.append({"status": None, "error": "connect: %s" % e, "after": None,
                                 "t": round(time.monotonic() - T0, 3)})
                 continue
-        res, reusable = one(conn, opt["--key"], opt["--path"], host, timeout)
+        res, reusable = one(conn, opt["--key"], opt["--path"], host, timeout, int(opt["--pad"]))
         results.append(res)
         if not (keep and reusable):
             conn.s.close()
@@ -295,8 +298,17 @@ def cmd_ss(a):
             continue
         if f[3].endswith(port) or f[4].endswith(port):
             states[f[0]] = states.get(f[0], 0) + 1
-            lines.append(" ".join(f))
+            if f[0] != "TIME-WAIT":
+                lines.append(" ".join(f))
     print(json.dumps({"states": states, "lines": lines}))
+
+
+RSTATS = ["rst", "http429", "limited", "no_socket", "no_template", "fin_acked", "follow_drop",
+          "failed"]  # struct sl_rstats, in order
+
+
+def hexbytes(v):
+    return bytes(int(x, 16) for x in v)
 
 
 def cmd_rstats(a):
@@ -306,18 +318,22 @@ def cmd_rstats(a):
     for e in d:
         k = e.get("key")
         if isinstance(k, list):  # without BTF: the key's bytes, little-endian
-            k = int.from_bytes(bytes(int(x, 16) for x in k), "little")
+            k = int.from_bytes(hexbytes(k), "little")
         k = int(k)
         if want and k not in want:
             continue
-        tot = {}
+        tot = dict.fromkeys(RSTATS, 0)
         for c in e.get("values", []):
             v = c.get("value", {})
-            if isinstance(v, dict):
-                for f, x in v.items():
-                    tot[f] = tot.get(f, 0) + int(x)
+            if isinstance(v, list):  # without BTF: 8 little-endian u64s
+                b = hexbytes(v)
+                v = {f: int.from_bytes(b[8 * i:8 * i + 8], "little") for i, f in enumerate(RSTATS)}
+            for f, x in v.items():
+                tot[f] = tot.get(f, 0) + int(x)
         if any(tot.values()) or k in want:
             out[str(k)] = tot
+    for k in want:
+        out.setdefault(str(k), dict.fromkeys(RSTATS, 0))
     print(json.dumps(out))
 
 

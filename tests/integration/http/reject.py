@@ -194,6 +194,7 @@ def one(conn, key, path, host, drain_secs, pad=0):
         res.update(status=None, error="send: %s" % e, after=None)
         return res, False
     status, sl, headers, body, cl, err = conn.response()
+    res["dt"] = round(time.monotonic() - T0 - res["t"], 4)
     res.update(status=status, status_line=sl, headers=headers,
                body=body.decode("latin-1"), content_length=cl, body_len=len(body), error=err,
                after=None, trailing=0)

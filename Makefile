@@ -39,7 +39,7 @@ PURE_SRCS := userspace/policy.c userspace/json.c userspace/log.c userspace/stats
              userspace/metrics.c userspace/reply.c
 BPF_SRCS  := userspace/pins.c userspace/maps.c userspace/apply.c userspace/netns.c \
              userspace/loader.c userspace/attach.c userspace/view.c \
-             userspace/apply_http.c userspace/tview.c
+             userspace/apply_http.c userspace/tview.c userspace/apply_reply.c
 CMD_SRCS  := $(wildcard userspace/cmd_*.c)
 MAIN_SRCS := userspace/main.c
 

@@ -10,8 +10,10 @@
 #include "sluice_gcra.h"
 #include "apply.h"
 #include "apply_http.h"
+#include "apply_reply.h"
 #include "log.h"
 #include "maps.h"
+#include "reply.h"
 #include "util.h"
 
 __u64 sl_tick_ns(void)
@@ -65,6 +67,7 @@ int sl_rule_build(const struct sl_policy_rule *pr, __u16 slot, int clock, __u64 
 	out->flags = sl_rule_flags(pr, clock, tick_ns);
 	out->prefix4 = pr->prefix4;
 	out->prefix6 = pr->prefix6;
+	out->reject = pr->reject;
 	if (pr->action != SL_ACT_LIMIT)
 		return 0;
 	err = sl_gcra_params_make(pr->rate, pr->burst, &out->agg);
@@ -110,6 +113,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	__u16 slot_of[SL_MAX_RULES];
 	struct sl_slot_clear clear = {}, only_fresh = {};
 	struct sl_http_apply *ha = NULL;
+	struct sl_reply_apply ra;
 	struct sl_gen_clear gc;
 	struct sl_config cfg;
 	__u8 fresh[SL_MAX_RULES] = {};
@@ -237,6 +241,11 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	if ((err = sl_http_prepare(m, pol, &cfg, tick, &ha, res)))
 		goto undo;
 
+	/* 5b. Replies of the new generation: reply limits, 429 texts (docs/reject.md). */
+	if ((err = sl_reply_prepare(m, pol, nxt, tick, slot_of, fresh, sl_http_tenant_index(ha),
+				    &ra, &res->replies)))
+		goto undo;
+
 	/* 6. Global settings of the new generation, then the flip: two writes, in this order. */
 	memset(&cfg.g[nxt], 0, sizeof(cfg.g[nxt]));
 	cfg.g[nxt].dry_run = pol->dry_run;
@@ -248,6 +257,8 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 	cfg.g[nxt].epoch = cfg.g[cur].epoch + 1; /* invalidates every drop-cache entry */
 	cfg.g[nxt].jiffy_tu = tick << SL_TU_SHIFT;
 	cfg.g[nxt].applied_ns = sl_realtime_ns();
+	/* Without answers, TCP segments skip the lookup of connections being closed. */
+	cfg.g[nxt].flags = sl_reply_any(pol) ? SL_GF_REJECT : 0;
 	sl_strlcpy(cfg.g[nxt].policy_name, pol->name, sizeof(cfg.g[nxt].policy_name));
 	if ((err = sl_config_write(m->config, &cfg)))
 		goto undo;
@@ -279,6 +290,7 @@ int sl_policy_install(const struct sl_maps *m, const struct sl_policy *pol,
 		if (clear.ovf[s])
 			bpf_map_update_elem(m->ovf, &s, &zero, BPF_ANY);
 	}
+	sl_reply_commit(m, &ra);
 	clear.unknown_key = sl_http_commit(m, ha, res);
 	/*
 	 * Removed rules, and kept rules whose prefix, action or clock changed, lose their buckets;

@@ -15,6 +15,7 @@ struct sl_apply_result {
 	int tenants_added;    /* tenants given a fresh index */
 	int tenants_removed;  /* tenants of the previous policy no longer present */
 	int keys;             /* API keys installed (distinct) */
+	int replies;          /* 429 response texts installed (docs/reject.md) */
 	__u32 gen;    /* the generation now active */
 };
 

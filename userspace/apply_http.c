@@ -94,6 +94,7 @@ static int sl_httpcfg_build(const struct sl_policy *pol, __u64 tick, struct sl_h
 		memcpy(gc->path, g->path, plen);
 		sl_strlcpy(gc->name, g->name, sizeof(gc->name));
 		gc->weight = g->weight ? g->weight : 1;
+		gc->action = g->action; /* SL_OVER_INHERIT: the tenant's */
 		gc->n_limits = g->n_limits;
 		for (int l = 0; l < g->n_limits; l++) {
 			__u64 rate = g->limits[l].rate;
@@ -448,6 +449,11 @@ bool sl_http_commit(const struct sl_maps *m, struct sl_http_apply *ha,
 	free(ha->keys);
 	free(ha);
 	return clear_unknown;
+}
+
+const __u16 *sl_http_tenant_index(const struct sl_http_apply *ha)
+{
+	return ha->idx_of;
 }
 
 void sl_http_abort(const struct sl_maps *m, struct sl_http_apply *ha)

@@ -26,6 +26,9 @@ int sl_http_prepare(const struct sl_maps *m, const struct sl_policy *pol,
 bool sl_http_commit(const struct sl_maps *m, struct sl_http_apply *ha,
 		    struct sl_apply_result *res);
 
+/* The data plane index of each of the policy's tenants, in policy order (valid until freed). */
+const __u16 *sl_http_tenant_index(const struct sl_http_apply *ha);
+
 /* The flip did not happen: forget keys only the new generation had. Frees ha. */
 void sl_http_abort(const struct sl_maps *m, struct sl_http_apply *ha);
 

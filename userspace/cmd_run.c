@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "apply_reply.h"
 #include "billing.h"
 #include "cmd.h"
 #include "json.h"
@@ -1014,6 +1015,29 @@ static void rn_quota_read(struct rn *r, struct sl_rquota *q);
 static bool rn_quota_advance(struct rn *r, struct sl_rquota *q, int64_t now_s);
 
 /*
+ * The 429 texts of tenant ti's quotas under the slots given here (the apply numbered them by
+ * their order in the plan, which a kept quota's slot need not be).
+ */
+static void rn_quota_texts(struct rn *r, int ti, uint32_t tidx, uint32_t gen)
+{
+	const struct sl_tenant *t = &r->pol.tenants[ti];
+	const struct sl_plan *pl = &r->pol.plans[t->plan];
+	uint8_t slot[SL_MAX_QUOTAS];
+	int err;
+
+	memset(slot, 0xff, sizeof(slot));
+	for (int qi = 0; qi < pl->n_quotas; qi++)
+		for (int i = 0; i < r->n_q; i++)
+			if (r->q[i].live && r->q[i].tidx == tidx && !strcmp(r->q[i].tenant, t->name) &&
+			    !strcmp(r->q[i].quota, pl->quotas[qi].name))
+				slot[qi] = r->q[i].slot;
+	err = sl_reply_quotas(&r->m, &r->pol, gen, ti, (__u16)tidx, slot);
+	if (err)
+		rn_log(r, "warn", "quota_texts_failed", "tenant=%s error=\"%s\"", t->name,
+		       strerror(-err));
+}
+
+/*
  * Match the state's quotas to the policy: every tenant x quota of its plan gets an entry, kept
  * (with its count) where name, unit, duration and profile are unchanged; slots are stable by
  * quota name. Then every tenant's slots are written.
@@ -1023,7 +1047,11 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 	int64_t now_s = now_ns / 1000000000;
 	static struct sl_tenmeta meta[SL_MAX_TENANTS];
 	bool touched[SL_MAX_TENANTS] = {};
+	struct sl_config cfg;
 	int err = 0;
+
+	if ((err = sl_config_read(r->m.config, &cfg)))
+		return err;
 
 	for (uint32_t t = 0; t < SL_MAX_TENANTS; t++)
 		if (bpf_map_lookup_elem(r->m.tenmeta, &t, &meta[t]))
@@ -1114,6 +1142,7 @@ static int rn_quota_sync(struct rn *r, int64_t now_ns)
 			}
 		}
 		touched[tidx] = true;
+		rn_quota_texts(r, ti, tidx, cfg.gen);
 	}
 	/* Kept quotas whose period ended meanwhile (a restart) move on before they are written. */
 	for (int i = 0; i < r->n_q; i++) {

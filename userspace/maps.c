@@ -39,17 +39,30 @@ static int sl_percpu_lookup(int fd, const void *key, size_t value_size, void **b
 	return 0;
 }
 
-int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out)
+/* Entry `key` of a per-CPU array, summed over CPUs into *out by `sum` (sl_stats_sum & co). */
+typedef void (*sl_sum_fn)(const void *percpu, int ncpu, size_t stride, void *out);
+
+static int sl_percpu_sum(int fd, __u32 key, size_t value_size, sl_sum_fn sum, void *out)
 {
 	size_t stride;
 	void *buf;
-	int ncpu, err = sl_percpu_lookup(fd, &slot, sizeof(*out), &buf, &ncpu, &stride);
+	int ncpu, err = sl_percpu_lookup(fd, &key, value_size, &buf, &ncpu, &stride);
 
 	if (err)
 		return err;
-	sl_stats_sum(buf, ncpu, stride, out);
+	sum(buf, ncpu, stride, out);
 	free(buf);
 	return 0;
+}
+
+int sl_stats_read(int fd, __u32 slot, struct sl_slot_stats *out)
+{
+	return sl_percpu_sum(fd, slot, sizeof(*out), (sl_sum_fn)sl_stats_sum, out);
+}
+
+int sl_rstats_read(int fd, __u32 rslot, struct sl_rstats *out)
+{
+	return sl_percpu_sum(fd, rslot, sizeof(*out), (sl_sum_fn)sl_rstats_sum, out);
 }
 
 int sl_stats_clear(int fd, __u32 slot)
@@ -218,6 +231,12 @@ long sl_qcnt_scan(int fd, sl_qcnt_fn fn, void *arg)
 	return sl_scan(fd, sizeof(struct sl_qkey), sizeof(__u64), (sl_raw_fn)fn, arg);
 }
 
+long sl_replies_scan(int fd, sl_reply_tpl_fn fn, void *arg)
+{
+	return sl_scan(fd, sizeof(struct sl_reply_key), sizeof(struct sl_reply_tpl), (sl_raw_fn)fn,
+		       arg);
+}
+
 struct sl_tstats_sum_arg {
 	sl_tstats_fn fn;
 	void *arg;
@@ -245,13 +264,5 @@ long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg)
 
 int sl_tovf_read(int fd, __u32 tenant, struct sl_tstats *out)
 {
-	size_t stride;
-	void *buf;
-	int ncpu, err = sl_percpu_lookup(fd, &tenant, sizeof(*out), &buf, &ncpu, &stride);
-
-	if (err)
-		return err;
-	sl_tstats_sum(buf, ncpu, stride, out);
-	free(buf);
-	return 0;
+	return sl_percpu_sum(fd, tenant, sizeof(*out), (sl_sum_fn)sl_tstats_sum, out);
 }

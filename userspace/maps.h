@@ -45,6 +45,14 @@ long sl_flows_scan(int fd, sl_flow_fn fn, void *arg);
 typedef int (*sl_qcnt_fn)(const struct sl_qkey *k, const __u64 *v, void *arg);
 long sl_qcnt_scan(int fd, sl_qcnt_fn fn, void *arg);
 
+/* Same for the 429 response texts (SL_MAP_REPLY). */
+typedef int (*sl_reply_tpl_fn)(const struct sl_reply_key *k, const struct sl_reply_tpl *v,
+			       void *arg);
+long sl_replies_scan(int fd, sl_reply_tpl_fn fn, void *arg);
+
+/* A reply slot's counters (SL_MAP_RSTATS), summed over CPUs. */
+int sl_rstats_read(int fd, __u32 rslot, struct sl_rstats *out);
+
 /* Same for the tenant counters (SL_MAP_TSTATS); fn sees each entry summed over CPUs. */
 typedef int (*sl_tstats_fn)(const struct sl_tstats_key *k, const struct sl_tstats *v, void *arg);
 long sl_tstats_scan(int fd, sl_tstats_fn fn, void *arg);

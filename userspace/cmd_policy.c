@@ -11,6 +11,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "reply.h"
 #include "util.h"
 #include "view.h"
 
@@ -151,6 +152,8 @@ static void sl_show_rule_json(struct sl_json *j, const struct sl_view_rule *r)
 		sl_json_obj_close(j);
 	}
 	sl_json_bool(j, "dry_run", r->meta.flags & SL_RF_DRYRUN);
+	sl_json_str(j, "reject", sl_over_action_name(r->reject));
+	sl_replies_json(j, "replies", &r->rcfg, NULL);
 	sl_json_obj_close(j);
 }
 
@@ -211,6 +214,7 @@ static int sl_policy_show(const struct sl_opts *o)
 	       sl_class_verdict_name(g->unknown_l3));
 	for (int i = 0; i < v.n_rules; i++) {
 		const struct sl_view_rule *r = &v.rules[i];
+		__u64 rate, burst;
 
 		printf("  - name: %s\n    cidr: [", r->meta.name);
 		for (int c = 0; c < r->n_cidrs && c < 64; c++)
@@ -225,6 +229,11 @@ static int sl_policy_show(const struct sl_opts *o)
 			       (unsigned long long)r->meta.ovf_burst);
 		if (r->meta.flags & SL_RF_DRYRUN)
 			printf("    dry_run: true\n");
+		printf("    reject: %s\n", sl_over_action_name(r->reject));
+		sl_reply_lim_of(&r->rcfg.lim, &rate, &burst);
+		if (rate)
+			printf("    replies: {rate: %llu, burst: %llu}\n", (unsigned long long)rate,
+			       (unsigned long long)burst);
 	}
 	sl_view_free(&v);
 	return SL_EXIT_OK;

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "reply.h"
 #include "stats.h"
 #include "tview.h"
 #include "util.h"
@@ -92,6 +93,8 @@ static void sl_status_json(const struct sl_view *v, const struct sl_tview *tv)
 		sl_json_str(&j, "unit", r->meta.flags & SL_RF_BYTES ? "bytes" : "packets");
 		sl_json_bool(&j, "dry_run", r->meta.flags & SL_RF_DRYRUN);
 		sl_counters_json(&j, "counters", &r->stats);
+		sl_json_str(&j, "reject", sl_over_action_name(r->reject));
+		sl_replies_json(&j, "replies", &r->rcfg, &r->rstats);
 		sl_json_obj_close(&j);
 	}
 	sl_json_arr_close(&j);
@@ -106,6 +109,7 @@ static void sl_status_json(const struct sl_view *v, const struct sl_tview *tv)
 	for (__u32 i = 0; i < tv->http.n_groups && i < SL_MAX_GROUPS; i++)
 		sl_json_str(&j, NULL, sl_tview_group_str(tv, i, buf, sizeof(buf)));
 	sl_json_arr_close(&j);
+	sl_replies_json(&j, "replies", &v->http_rcfg, &v->http_rstats);
 	sl_json_obj_close(&j);
 	sl_json_obj_open(&j, "tables");
 	sl_json_obj_open(&j, "buckets");
@@ -115,6 +119,51 @@ static void sl_status_json(const struct sl_view *v, const struct sl_tview *tv)
 	sl_json_obj_close(&j);
 	sl_json_obj_close(&j);
 	sl_json_end(&j);
+}
+
+/* One row of the replies table: a reply slot's limit and its counters that are not 0. */
+static void sl_replies_row(const char *name, const char *reject, const struct sl_rcfg *rc,
+			   const struct sl_rstats *rs)
+{
+	char b1[32], b2[32], lim[48] = "-";
+	__u64 rate, burst;
+
+	sl_reply_lim_of(&rc->lim, &rate, &burst);
+	if (rate)
+		snprintf(lim, sizeof(lim), "%s/s burst %s", sl_fmt_si(rate, b1, sizeof(b1)),
+			 sl_fmt_si(burst, b2, sizeof(b2)));
+	printf("%-20s %-8s %-18s", name, reject, lim);
+	for (int i = 0; i < SL_NR_RSTATS; i++)
+		if (sl_rstats_value(rs, i))
+			printf(" %s=%llu", sl_rstats_name(i),
+			       (unsigned long long)sl_rstats_value(rs, i));
+	printf("%s\n", sl_rstats_any(rs) ? "" : " (none yet)");
+}
+
+/* Rules that answer refusals or did, and the HTTP layer (docs/reject.md). */
+static void sl_replies_text(const struct sl_view *v, const struct sl_tview *tv)
+{
+	bool head = false;
+
+	for (int i = 0; i <= v->n_rules; i++) {
+		bool http = i == v->n_rules;
+		const struct sl_view_rule *r = http ? NULL : &v->rules[i];
+		const struct sl_rstats *rs = http ? &v->http_rstats : &r->rstats;
+
+		/* The HTTP layer's row: while something answers (the flag says), or it did. */
+		if (http ? !(tv->http.n_ports && (v->cfg.g[v->gen].flags & SL_GF_REJECT)) &&
+				   !sl_rstats_any(rs) :
+			   (r->reject == SL_OVER_DROP || r->meta.action == SL_ACT_ALLOW) &&
+				   !sl_rstats_any(rs))
+			continue;
+		if (!head)
+			printf("\n%-20s %-8s %-18s %s\n", "replies", "reject", "limit", "counters");
+		head = true;
+		if (http)
+			sl_replies_row("(http layer)", "-", &v->http_rcfg, rs);
+		else
+			sl_replies_row(r->meta.name, sl_over_action_name(r->reject), &r->rcfg, rs);
+	}
 }
 
 static void sl_status_text(const struct sl_view *v, const struct sl_tview *tv)
@@ -162,6 +211,7 @@ static void sl_status_text(const struct sl_view *v, const struct sl_tview *tv)
 		       sl_fmt_si(y.packets, b3, sizeof(b3)), sl_fmt_si(ovf, b4, sizeof(b4)),
 		       r->meta.flags & SL_RF_DRYRUN ? "  dry-run" : "");
 	}
+	sl_replies_text(v, tv);
 	if (tv->n) {
 		printf("\n%-20s %-6s %12s %10s %10s %10s %10s %10s\n", "tenant", "plan", "rate",
 		       "admitted", "dropped", "units", "bytes in", "bytes out");

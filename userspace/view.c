@@ -6,7 +6,10 @@
 #include <bpf/bpf.h>
 
 #include "attach.h"
+#include "json.h"
 #include "maps.h"
+#include "reply.h"
+#include "stats.h"
 #include "view.h"
 
 struct sl_cidr_collect {
@@ -25,6 +28,7 @@ static int sl_collect_cidr(const struct sl_lpm_key *k, const struct sl_rule *r, 
 
 		if (vr->slot != r->slot)
 			continue;
+		vr->reject = r->reject;
 		if (vr->n_cidrs < (int)(sizeof(vr->cidrs) / sizeof(vr->cidrs[0]))) {
 			struct sl_cidr *cd = &vr->cidrs[vr->n_cidrs];
 
@@ -36,6 +40,17 @@ static int sl_collect_cidr(const struct sl_lpm_key *k, const struct sl_rule *r, 
 		break;
 	}
 	return 0;
+}
+
+/* Reply slot rslot's limit in generation gen and its counters. */
+static int sl_reply_read(const struct sl_maps *m, __u32 gen, __u32 rslot, struct sl_rcfg *rc,
+			 struct sl_rstats *rs)
+{
+	__u32 k = gen * SL_NR_RSLOTS + rslot;
+
+	if (bpf_map_lookup_elem(m->rcfg, &k, rc))
+		return -errno;
+	return sl_rstats_read(m->rstats, rslot, rs);
 }
 
 static int sl_count_bucket(const struct sl_bkey *k, const struct sl_bucket *b, void *arg)
@@ -65,11 +80,13 @@ int sl_view_read(const char *pin_root, const struct sl_maps *m, struct sl_view *
 		if (!(vr->meta.in_use & (1u << v->gen)))
 			continue;
 		vr->slot = s;
-		if ((err = sl_stats_read(m->stats, s, &vr->stats)))
+		if ((err = sl_stats_read(m->stats, s, &vr->stats)) ||
+		    (err = sl_reply_read(m, v->gen, s, &vr->rcfg, &vr->rstats)))
 			return err;
 		v->n_rules++;
 	}
-	if ((err = sl_stats_read(m->stats, SL_SLOT_PARSE, &v->parse)))
+	if ((err = sl_stats_read(m->stats, SL_SLOT_PARSE, &v->parse)) ||
+	    (err = sl_reply_read(m, v->gen, SL_RSLOT_HTTP, &v->http_rcfg, &v->http_rstats)))
 		return err;
 	cc.v = v;
 	cc.gen = v->gen;
@@ -91,6 +108,24 @@ int sl_view_read(const char *pin_root, const struct sl_maps *m, struct sl_view *
 	v->buckets_max = sl_map_max_entries(m->buckets);
 	v->buckets_used = sl_buckets_scan(m->buckets, sl_count_bucket, NULL);
 	return 0;
+}
+
+void sl_replies_json(struct sl_json *j, const char *key, const struct sl_rcfg *rc,
+		     const struct sl_rstats *rs)
+{
+	__u64 rate, burst;
+
+	sl_reply_lim_of(&rc->lim, &rate, &burst);
+	sl_json_obj_open(j, key);
+	sl_json_u64(j, "rate", rate);
+	sl_json_u64(j, "burst", burst);
+	if (rs) {
+		sl_json_obj_open(j, "counters");
+		for (int i = 0; i < SL_NR_RSTATS; i++)
+			sl_json_u64(j, sl_rstats_name(i), sl_rstats_value(rs, i));
+		sl_json_obj_close(j);
+	}
+	sl_json_obj_close(j);
 }
 
 void sl_view_free(struct sl_view *v)

@@ -312,9 +312,28 @@ sl_assert_eq "$(sl_json "$T/log.json" 'sorted({s for v in d.values() for s in v[
 	"every request nginx logged it answered 200"
 
 # ------------------------------------------------------------ 8. reply counters
+# From `sluice status --json` (rules[].replies and http.replies: {rate, burst, counters}), which
+# must equal the pinned per-CPU counters summed; from the maps alone if status has none.
 timeout 20 bpftool -j map dump pinned "$PIN/maps/sl_rstats_v1" >"$T/rstats.dump"
-rj rstats "$T/rstats.dump" "$SLOT_HTTP" "$SLOT_BLOCKED" >"$T/rstats.json"
-sl_log "reply counters (sl_rstats_v1): $(cat "$T/rstats.json")"
+rj rstats "$T/rstats.dump" "$SLOT_HTTP" "$SLOT_BLOCKED" >"$T/rstats.maps.json"
+sl_status "$T/status2.json"
+sl_log "reply counters (sl_rstats_v1): $(cat "$T/rstats.maps.json")"
+if [ "$(sl_json "$T/status2.json" '"replies" in d.get("http", {})')" = true ]; then
+	sl_json "$T/status2.json" "{'$SLOT_HTTP': d['http']['replies']['counters'],
+		'$SLOT_BLOCKED': [r['replies']['counters'] for r in d['rules'] if r['name'] == 'blocked'][0]}" \
+		>"$T/rstats.json"
+	sl_log "reply counters (sluice status): $(cat "$T/rstats.json")"
+	sl_assert_eq "$(sl_json "$T/rstats.json" 'sorted(d.items())')" \
+		"$(sl_json "$T/rstats.maps.json" 'sorted(d.items())')" \
+		"\`sluice status\` reply counters = the sum of the pinned per-CPU counters"
+	sl_assert_eq "$(sl_json "$T/status2.json" '[(r["reject"], r["replies"]["rate"], r["replies"]["burst"]) for r in d["rules"] if r["name"] == "blocked"][0]')" \
+		"[\"reset\", 1, $R_BURST]" "status: blocked answers with reset, reply limit 1/s burst $R_BURST"
+	sl_assert_eq "$(sl_json "$T/status2.json" '[d["http"]["replies"][k] for k in ("rate", "burst")]')" \
+		"[1000, 1000]" "status: the HTTP layer's reply limit 1000/s burst 1000"
+else
+	sl_log "sluice status --json has no reply counters: checking the maps' sums"
+	cp "$T/rstats.maps.json" "$T/rstats.json"
+fi
 rs() { sl_json "$T/rstats.json" "d['$1'].get('$2', 0)"; }
 sl_assert_eq "$(rs "$SLOT_HTTP" http429)" "$SEEN_429" "HTTP layer: http429 = the 429s the clients got"
 sl_assert_eq "$(rs "$SLOT_HTTP" rst)" "$SEEN_RST" "HTTP layer: rst = the resets the clients got"

@@ -1409,13 +1409,22 @@ static void rn_metrics(struct rn *r, uint64_t tick0_ns, int64_t now_ns)
 			    !(meta.in_use & (1u << gen)) ||
 			    sl_stats_read(r->m.stats, slot, &mr->st))
 				continue;
+			if (sl_rstats_read(r->m.rstats, slot, &mr->rs))
+				memset(&mr->rs, 0, sizeof(mr->rs));
 			sl_strlcpy(mr->name, meta.name, sizeof(mr->name));
 			mr->action = meta.action;
+			mr->reject = SL_OVER_DROP;
+			for (int i = 0; i < r->pol.n_rules; i++)
+				if (!strcmp(r->pol.rules[i].name, meta.name))
+					mr->reject = r->pol.rules[i].reject;
 			ms->n_rules++;
 		}
 	}
 	if (sl_stats_read(r->m.stats, SL_SLOT_PARSE, &ms->unclassified))
 		memset(&ms->unclassified, 0, sizeof(ms->unclassified));
+	ms->http_on = r->pol.n_http_ports > 0;
+	if (sl_rstats_read(r->m.rstats, SL_RSLOT_HTTP, &ms->http_replies))
+		memset(&ms->http_replies, 0, sizeof(ms->http_replies));
 	ms->n_quotas = 0;
 	ms->quotas = rn_grow(ms->quotas, &ms->cap_quotas, r->n_q, sizeof(*ms->quotas));
 	for (int i = 0; ms->quotas && i < r->n_q; i++) {

@@ -141,6 +141,33 @@ static void mx_rules(FILE *f, const struct sl_mstate *s, bool bytes)
 	}
 }
 
+/* The rule label of the HTTP layer's replies: no rule name has parentheses. */
+#define MX_RULE_HTTP "(http)"
+
+static void mx_replies_of(FILE *f, const char *name, const char *rule, const struct sl_rstats *rs)
+{
+	for (int i = 0; i < SL_NR_RSTATS; i++)
+		mx_u64(f, name, L("rule", rule, "kind", sl_rstats_name(i)), sl_rstats_value(rs, i));
+}
+
+/* Replies per reply slot: rules that can answer (or did), and the HTTP layer. */
+static void mx_replies(FILE *f, const struct sl_mstate *s)
+{
+	const char *name = "sluice_replies_total";
+
+	mx_family(f, name, "counter",
+		  "Refusals answered, and what became of them, per rule (\"(http)\": the HTTP layer): rst, http429, limited (dropped: reply limit), no_socket, no_template (reset instead of a 429), fin_acked, follow_drop, failed.");
+	for (int i = 0; i < s->n_rules; i++) {
+		const struct sl_mrule *r = &s->rules[i];
+
+		if ((r->action != SL_ACT_ALLOW && r->reject != SL_OVER_DROP) ||
+		    sl_rstats_any(&r->rs))
+			mx_replies_of(f, name, r->name, &r->rs);
+	}
+	if (s->http_on || sl_rstats_any(&s->http_replies))
+		mx_replies_of(f, name, MX_RULE_HTTP, &s->http_replies);
+}
+
 /* One counter family with one sample per tenant: the field at byte offset `off` of its total. */
 static void mx_tenant_field(FILE *f, const struct sl_mstate *s, const char *name,
 			    const char *help, size_t off)
@@ -336,6 +363,7 @@ int sl_metrics_render(const struct sl_mstate *s, char **text, size_t *len)
 		return -ENOMEM;
 	mx_rules(f, s, false);
 	mx_rules(f, s, true);
+	mx_replies(f, s);
 	mx_tenants(f, s);
 	mx_quotas(f, s);
 	mx_tables(f, s);

@@ -29,7 +29,9 @@ void sl_mhist_observe(struct sl_mhist *h, double seconds);
 struct sl_mrule {
 	char name[SL_NAME_MAX];
 	uint8_t action; /* enum sl_action: its reason is shown even while it counts 0 */
+	uint8_t reject; /* enum sl_over_action: its reply counters are shown unless drop */
 	struct sl_slot_stats st;
+	struct sl_rstats rs; /* what its replies did (docs/reject.md) */
 };
 
 /* The group column of a tenant's per-group counters for requests that matched no group. */
@@ -71,6 +73,8 @@ struct sl_mstate {
 	struct sl_mrule rules[SL_MAX_RULES];
 	int n_rules;
 	struct sl_slot_stats unclassified; /* slot SL_SLOT_PARSE */
+	bool http_on;                      /* the policy has an HTTP layer */
+	struct sl_rstats http_replies;     /* reply slot SL_RSLOT_HTTP */
 	struct sl_mtenant tenants[SL_MAX_TENANTS + 1]; /* by data plane index; then unknown key */
 	char groups[SL_MAX_GROUPS][SL_NAME_MAX];       /* API group names of the active policy */
 	int n_groups;

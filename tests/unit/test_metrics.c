@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "metrics.h"
 #include "policy.h"
+#include "stats.h"
 
 static char *label_of(const char *v)
 {
@@ -103,6 +104,58 @@ Test(metrics, render)
 	cr_assert_eq(count_lines(text, "") - 2 * count_lines(text, "# TYPE "),
 		     count_lines(text, "sluice_"));
 	cr_assert_eq(text[len - 1], '\n');
+	free(text);
+	free(s);
+}
+
+Test(metrics, replies)
+{
+	struct sl_mstate *s = calloc(1, sizeof(*s));
+	char *text;
+	size_t len;
+
+	cr_assert(s);
+	s->n_rules = 4;
+	strcpy(s->rules[0].name, "blocked");
+	s->rules[0].action = SL_ACT_DENY;
+	s->rules[0].reject = SL_OVER_RESET;
+	s->rules[0].rs.rst = 3;
+	s->rules[0].rs.limited = 7;
+	strcpy(s->rules[1].name, "quiet");
+	s->rules[1].action = SL_ACT_LIMIT; /* reject: drop, nothing counted: no series */
+	strcpy(s->rules[2].name, "was");
+	s->rules[2].action = SL_ACT_LIMIT; /* drop now, but its replies counted before */
+	s->rules[2].rs.fin_acked = 2;
+	strcpy(s->rules[3].name, "office");
+	s->rules[3].action = SL_ACT_ALLOW;
+	s->rules[3].reject = SL_OVER_HTTP429; /* allow never refuses */
+	s->http_on = true;
+	s->http_replies.http429 = 5;
+	s->http_replies.no_template = 1;
+	for (int i = 0; i < SL_NR_MTABLES; i++)
+		s->tables[i].used = -1;
+
+	cr_assert_eq(sl_metrics_render(s, &text, &len), 0);
+	cr_expect_eq(count_lines(text, "# TYPE sluice_replies_total counter"), 1);
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"blocked\",kind=\"rst\"} 3\n"));
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"blocked\",kind=\"limited\"} 7\n"));
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"blocked\",kind=\"http429\"} 0\n"),
+		  "every kind of a rule that answers, 0 included");
+	cr_expect_eq(count_lines(text, "sluice_replies_total{rule=\"blocked\","), SL_NR_RSTATS);
+	cr_expect_eq(count_lines(text, "sluice_replies_total{rule=\"quiet\","), 0);
+	cr_expect_eq(count_lines(text, "sluice_replies_total{rule=\"office\","), 0);
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"was\",kind=\"fin_acked\"} 2\n"));
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"(http)\",kind=\"http429\"} 5\n"));
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"(http)\",kind=\"no_template\"} 1\n"));
+	cr_expect(strstr(text, "sluice_replies_total{rule=\"(http)\",kind=\"follow_drop\"} 0\n"));
+	cr_expect_eq(count_lines(text, "sluice_replies_total{"), 3 * SL_NR_RSTATS);
+	free(text);
+
+	/* No HTTP layer and nothing counted there: no (http) series. */
+	s->http_on = false;
+	memset(&s->http_replies, 0, sizeof(s->http_replies));
+	cr_assert_eq(sl_metrics_render(s, &text, &len), 0);
+	cr_expect_eq(count_lines(text, "sluice_replies_total{rule=\"(http)\""), 0);
 	free(text);
 	free(s);
 }

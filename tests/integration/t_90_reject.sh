@@ -203,6 +203,15 @@ if [ "$s" -ge 54 ]; then
 	sl_log "second $s of the minute: waiting for the next one"
 	sleep $((61 - s))
 fi
+# delta (high limits), on new connections and on one keep-alive connection, while the others
+# are refused: DELTA_N requests each, every one 200.
+DELTA_N=80
+sl_spawn_ns "$CLI_NS" 30 "$T/delta-new.json" python3 "$HTTP_DIR/reject.py" req "$SRV_IP4" 8000 \
+	--key "${KEY[delta]}" --n "$DELTA_N" --interval 0.05
+DELTA1=$SL_SPAWNED_PID
+sl_spawn_ns "$CLI_NS" 30 "$T/delta-ka.json" python3 "$HTTP_DIR/reject.py" req "$SRV_IP4" 8000 \
+	--key "${KEY[delta]}" --n "$DELTA_N" --interval 0.05 --keepalive
+DELTA2=$SL_SPAWNED_PID
 for ((i = 1; i <= Q_N; i++)); do
 	ok200 gamma "gamma$i"
 done
@@ -217,14 +226,7 @@ sl_assert_le "$(sl_calc "($ra - $exp) < 0 ? $exp - $ra : $ra - $exp")" 1 \
 	"gamma: Retry-After = seconds to the next minute boundary, +-1"
 sl_assert_eq "$(sl_json "$T/c.gamma-over.json" 'd["ratelimit"]["r"]')" 0 "gamma: RateLimit r=0"
 
-# ------------------------------------------------------------ 2. alpha, and delta meanwhile
-sl_spawn_ns "$CLI_NS" 30 "$T/delta-new.json" python3 "$HTTP_DIR/reject.py" req "$SRV_IP4" 8000 \
-	--key "${KEY[delta]}" --n 30 --interval 0.05
-DELTA1=$SL_SPAWNED_PID
-sl_spawn_ns "$CLI_NS" 30 "$T/delta-ka.json" python3 "$HTTP_DIR/reject.py" req "$SRV_IP4" 8000 \
-	--key "${KEY[delta]}" --n 30 --interval 0.05 --keepalive
-DELTA2=$SL_SPAWNED_PID
-
+# ------------------------------------------------------------ 2. alpha
 ok200 alpha alpha1
 ok200 alpha alpha2
 out=$(creq alpha3 "${KEY[alpha]}")
@@ -243,17 +245,6 @@ sl_assert_eq "$(sl_json "$T/alpha2.json" '[r["status"] for r in d["results"]]')"
 sl_assert_eq "$(sl_json "$T/alpha2.json" 'd["connections"]')" 1 "alpha2: all on one connection"
 r429 "$T/alpha2.json" 2 alpha2 requests 2 1 alpha2
 OK[alpha2]=2
-
-for p in "$DELTA1" "$DELTA2"; do
-	sl_wait_pid "$p" 20
-	sl_untrack_pid "$p"
-done
-for f in delta-new delta-ka; do
-	sl_log "$f: $(sl_json "$T/$f.json" 'd["statuses"]') on $(sl_json "$T/$f.json" 'd["connections"]') connections"
-	sl_assert_eq "$(sl_json "$T/$f.json" 'd["statuses"]')" '{"200": 30}' "$f: every request of delta 200"
-done
-sl_assert_eq "$(sl_json "$T/delta-ka.json" 'd["connections"]')" 1 "delta-ka: all on its one connection"
-OK[delta]=60
 
 # ------------------------------------------------------------ 3. beta: reset
 ok200 beta beta1
@@ -280,7 +271,20 @@ sl_assert_eq "$(sl_json "$T/syn.json" 'd["refused"]')" "$R_BURST" \
 sl_assert_eq "$(sl_json "$T/syn.json" 'd["timeout"]')" $((R_N - R_BURST)) \
 	"blocked: the others past the reply limit get no answer"
 
-# ------------------------------------------------------------ 6. nothing left open
+# ------------------------------------------------------------ 6. delta was not disturbed
+sl_log "delta: $(sl_json "$T/delta-new.json" 'd["results"][-1]["t"]') s of requests, from before gamma's first"
+for p in "$DELTA1" "$DELTA2"; do
+	sl_wait_pid "$p" 20
+	sl_untrack_pid "$p"
+done
+for f in delta-new delta-ka; do
+	sl_log "$f: $(sl_json "$T/$f.json" 'd["statuses"]') on $(sl_json "$T/$f.json" 'd["connections"]') connections"
+	sl_assert_eq "$(sl_json "$T/$f.json" 'd["statuses"]')" "{\"200\": $DELTA_N}" "$f: every request of delta 200"
+done
+sl_assert_eq "$(sl_json "$T/delta-ka.json" 'd["connections"]')" 1 "delta-ka: all on its one connection"
+OK[delta]=$((2 * DELTA_N))
+
+# ------------------------------------------------------------ 7. nothing left open
 settled() { # NS PORT BADSTATES -> $T/ss.NS.json
 	sl_in_ns_t 5 "$1" ss -tanH >"$T/ss.$1.txt"
 	rj ss "$T/ss.$1.txt" "$2" >"$T/ss.$1.json"
@@ -298,7 +302,7 @@ echo "ok: server: no connection on port 8000 left open (TIME-WAIT: $(sl_json "$T
 settled "$CLI_NS" 8000 "$CLI_BAD" || sl_fail "client: connections left on port 8000 after 3 s: $(sl_json "$T/ss.$CLI_NS.json" 'd["lines"]')"
 echo "ok: client: no connection to port 8000 left open (TIME-WAIT: $(sl_json "$T/ss.$CLI_NS.json" 'd["states"].get("TIME-WAIT", 0)'))"
 
-# ------------------------------------------------------------ 7. nginx saw only the admitted
+# ------------------------------------------------------------ 8. nginx saw only the admitted
 http_log_counts "$MARK" "$KEYMAP" >"$T/log.json"
 sl_log "access log: $(sl_json "$T/log.json" '{k: v["n"] for k, v in d.items()}')"
 total=0
@@ -311,7 +315,7 @@ sl_assert_eq "$(($(http_log_mark) - MARK))" "$total" "the access log has as many
 sl_assert_eq "$(sl_json "$T/log.json" 'sorted({s for v in d.values() for s in v["status"]})')" '["200"]' \
 	"every request nginx logged it answered 200"
 
-# ------------------------------------------------------------ 8. reply counters
+# ------------------------------------------------------------ 9. reply counters
 # From `sluice status --json` (rules[].replies and http.replies: {rate, burst, counters}), which
 # must equal the pinned per-CPU counters summed; from the maps alone if status has none.
 timeout 20 bpftool -j map dump pinned "$PIN/maps/sl_rstats_v1" >"$T/rstats.dump"

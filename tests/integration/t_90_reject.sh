@@ -14,18 +14,20 @@
 #         too_many_requests and the limit), curl exits 0;
 #   alpha2 (alpha's plan, its own bucket), one keep-alive connection: 200, 200 on it, then the
 #         429, read whole (no reset before it), then EOF from the server;
-#   delta (high limits), meanwhile, on new connections and on one keep-alive connection: every
-#         request 200;
+#   delta (high limits), from before gamma's first request until after the last refusal, on
+#         new connections and on one keep-alive connection: every request 200;
 #   beta (rate 1, burst 1, reset): 200, then curl fails with a reset (exit 56);
 #   unknown_key (rate 1, burst 1, http429): 200, then a 429;
 #   a source rule `blocked` (10.203.0.3: deny, reject: reset, replies {rate: 1, burst: 3}):
 #         of R_N connects at once, 3 are refused by a RST, the rest get no answer (counted as
 #         limited).
-# Then: nginx's access log has exactly the 200s the clients got, tenant for tenant (no
-# refused request reached it); after a bounded settle no connection on port 8000 is left
-# open on the server (ESTAB, CLOSE-WAIT, LAST-ACK, FIN-WAIT-*, SYN-RECV) or half-closed on the
-# client (CLOSE-WAIT, LAST-ACK); the reply counters (sl_rstats_v1 by slot; `sluice status
-# --json` when it has them) count exactly the 429s and RSTs the clients saw.
+# Every 429 comes at once (within PROMPT s: before a retransmission, so the refused segment was
+# answered, not dropped). Then: nginx's access log has exactly the 200s the clients got, tenant
+# for tenant (no refused request reached it); after a bounded settle no connection on port 8000
+# is left open on the server (ESTAB, CLOSE-WAIT, LAST-ACK, FIN-WAIT-*, SYN-RECV) or on the
+# client (also CLOSE-WAIT, LAST-ACK; TIME-WAIT is reported, not a failure); the reply counters
+# of `sluice status --json` equal the pinned per-CPU sums (sl_rstats_v1) and count exactly the
+# 429s and RSTs the clients saw, the blocked rule's limited ones, no failed reply.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

@@ -417,21 +417,43 @@ static __always_inline void sl_rj_note(struct sl_scratch *sc, __u8 state, __u32 
 	bpf_map_update_elem(&sl_rejects_v1, &sc->fk, &sc->rj, BPF_ANY);
 }
 
+/*
+ * Resize an XDP frame by delta bytes. Growing, the tail is tried first, then the head (where
+ * drivers keep XDP_PACKET_HEADROOM, less the frame's own metadata: ~216 bytes on veth), then
+ * both: a 429 can be ~250 bytes longer than a short request, more than either end has on a
+ * frame whose tailroom is the skb's (veth, generic XDP). Returns 0 or -1 (frame unchanged).
+ */
+static __always_inline int sl_rj_resize_xdp(struct xdp_md *ctx, int delta)
+{
+	int h;
+
+	if (!delta || !bpf_xdp_adjust_tail(ctx, delta))
+		return 0;
+	if (delta < 0)
+		return -1;
+	if (!bpf_xdp_adjust_head(ctx, -delta))
+		return 0;
+	for (h = 192; h >= 64; h -= 64) { /* bound: 3 splits */
+		if (h >= delta || bpf_xdp_adjust_head(ctx, -h))
+			continue;
+		if (!bpf_xdp_adjust_tail(ctx, delta - h))
+			return 0;
+		bpf_xdp_adjust_head(ctx, h); /* undo: the frame as it was */
+	}
+	return -1;
+}
+
 /* Copy the frame in rb[] over the packet, resizing it. Returns 0 or -1. */
 static __always_inline int sl_rj_emit_xdp(struct xdp_md *ctx, struct sl_scratch *sc)
 {
 	__u32 len = sc->rlen, from = SL_RB_L3 - (sc->pkt.l3_off & 31), i;
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	int delta = (int)len - (int)(data_end - data);
 	__u8 *p;
 
 	if (len > SL_RB_SIZE - 64 || from > SL_RB_L3)
 		return -1;
-	if (delta && bpf_xdp_adjust_tail(ctx, delta)) {
-		/* No tailroom: grow at the head, where XDP always keeps room. */
-		if (delta < 0 || bpf_xdp_adjust_head(ctx, -delta))
-			return -1;
-	}
+	if (sl_rj_resize_xdp(ctx, (int)len - (int)(data_end - data)))
+		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	if (data + len != data_end)
@@ -583,8 +605,12 @@ static __always_inline int sl_reject(void *ctx, int is_tc)
 	case RJ_429:
 		if (sl_rj_body() ||
 		    sl_rj_send(ctx, is_tc, 1, SL_TCP_ACK | SL_TCP_PSH | SL_TCP_FIN, sc->rj_ack,
-			       sc->rj_end, 1))
-			goto failed;
+			       sc->rj_end, 1)) {
+			/* No room for the response in this frame: reset instead (it only shrinks). */
+			sl_rstat(sc->rj_rslot, RS_FAILED);
+			sc->rj_how = RJ_RESET;
+			goto reset;
+		}
 		sl_rstat(sc->rj_rslot, RS_429);
 		if (!is_tc) {
 			/* XDP: the response now, the socket's RST with the client's next segment. */
@@ -593,6 +619,7 @@ static __always_inline int sl_reject(void *ctx, int is_tc)
 		}
 		break;
 	default:
+reset:
 		if (!is_tc) {
 			/* XDP: the socket's RST now, the client's with its next segment. */
 			if (sl_rj_send(ctx, 0, 0, SL_TCP_RST, sc->seq, 0, 0))

@@ -539,7 +539,8 @@ struct sl_rstats {
 	__u64 no_template; /* http429 refusals answered with RSTs: no response text for the limit */
 	__u64 fin_acked;  /* client FINs of closed connections acknowledged */
 	__u64 follow_drop; /* other client segments of closed connections dropped */
-	__u64 failed;     /* a reply could not be built (frame could not be resized): dropped */
+	__u64 failed;     /* a reply could not be built: a 429 without room to grow (reset
+			   instead), or a RST (dropped) */
 };
 
 /*

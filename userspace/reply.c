@@ -199,7 +199,7 @@ int sl_reply_quota_text(const struct sl_policy *p, int ti, int qi, struct sl_rep
 		.tenant = t->name,
 		.q = q->quota,
 		.w = sl_reply_quota_window(q),
-		.message = "The quota of this API key is used up; retry after the seconds in Retry-After.",
+		.message = "quota used up",
 	};
 	int err;
 
@@ -220,7 +220,10 @@ static int reply_emit(const struct sl_reply_spec *s, __u8 kind, __u16 idx, __u16
 	return err ? err : fn(&k, &t, arg);
 }
 
-static const char msg_rate[] = "; retry after the seconds in Retry-After.";
+/*
+ * Messages are a few words: on XDP the response is written over the request's frame, which
+ * can grow by about 216 bytes on veth and generic XDP (docs/reject.md), so every byte counts.
+ */
 
 int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16 *tenant_idx,
 		  sl_reply_fn fn, void *arg)
@@ -244,9 +247,9 @@ int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16
 		if (r->action == SL_ACT_ALLOW || r->reject != SL_OVER_HTTP429)
 			continue;
 		if (limit)
-			snprintf(msg, sizeof(msg), "Too much traffic from your network%s", msg_rate);
+			snprintf(msg, sizeof(msg), "rate limited");
 		else
-			snprintf(msg, sizeof(msg), "Requests from your network are refused.");
+			snprintf(msg, sizeof(msg), "refused");
 		if ((err = reply_emit(&s, SL_RK_RULE, rule_slot[i], 0, fn, arg)))
 			return err;
 	}
@@ -258,7 +261,7 @@ int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16
 		struct sl_reply_spec s = { .id = "unknown_key", .q = u->burst,
 					   .w = sl_reply_window(u->rate, u->burst), .message = msg };
 
-		snprintf(msg, sizeof(msg), "Too many requests without a known API key%s", msg_rate);
+		snprintf(msg, sizeof(msg), "no known API key");
 		if ((err = reply_emit(&s, SL_RK_UNKNOWN, 0, 0, fn, arg)))
 			return err;
 	}
@@ -274,7 +277,7 @@ int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16
 						   .message = msg };
 
 			tenant_429 = true;
-			snprintf(msg, sizeof(msg), "Too many requests for this API key%s", msg_rate);
+			snprintf(msg, sizeof(msg), "rate limited");
 			if ((err = reply_emit(&s, SL_RK_TENANT, tenant_idx[ti], 0, fn, arg)))
 				return err;
 			if (l->bytes_rate) {
@@ -282,8 +285,7 @@ int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16
 				s.q = l->bytes_burst;
 				s.w = sl_reply_window(l->bytes_rate, l->bytes_burst);
 				s.bytes = true;
-				snprintf(msg, sizeof(msg), "Too many request bytes for this API key%s",
-					 msg_rate);
+				snprintf(msg, sizeof(msg), "byte rate limited");
 				if ((err = reply_emit(&s, SL_RK_BYTES, tenant_idx[ti], 0, fn, arg)))
 					return err;
 			}
@@ -313,7 +315,7 @@ int sl_reply_each(const struct sl_policy *p, const __u16 *rule_slot, const __u16
 						   .message = msg };
 
 			snprintf(id, sizeof(id), "%s.%s", g->name, g->limits[l].name);
-			snprintf(msg, sizeof(msg), "Too many requests to this endpoint%s", msg_rate);
+			snprintf(msg, sizeof(msg), "endpoint rate limited");
 			if ((err = reply_emit(&s, SL_RK_GROUP, gi, l, fn, arg)))
 				return err;
 		}

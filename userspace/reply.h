@@ -16,7 +16,7 @@ struct sl_reply_spec {
 	const char *tenant;  /* the body's "tenant"; NULL: null */
 	__u64 q, w;          /* RateLimit-Policy quota and window (seconds) */
 	bool bytes;          /* the quota counts bytes: qu="content-bytes" */
-	const char *message; /* one sentence for people; the first thing left out if too long */
+	const char *message; /* a few words for people; the first thing left out if too long */
 };
 
 /*

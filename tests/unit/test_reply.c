@@ -110,7 +110,6 @@ static void tr_expect(const struct sl_reply_tpl *t, const char *head, const char
 	"Cache-Control: no-store\r\n"                                                          \
 	"RateLimit-Policy: " policy "\r\n"                                                     \
 	"RateLimit: \"" id "\";r="
-#define RETRY "; retry after the seconds in Retry-After."
 
 Test(reply, each_kind_exact)
 {
@@ -121,29 +120,29 @@ Test(reply, each_kind_exact)
 	tr_parse(tr_policy, &p);
 	cr_assert_eq(sl_reply_each(&p, tr_slots, tr_tidx, tr_collect, g), 0);
 
-	tr_expect(tr_find(g, SL_RK_RULE, 10, 0), HEAD("146", "\"api\";q=25;w=3", "api"),
+	tr_expect(tr_find(g, SL_RK_RULE, 10, 0), HEAD("83", "\"api\";q=25;w=3", "api"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"api\",\"tenant\":null,"
-		  "\"message\":\"Too much traffic from your network" RETRY "\"}\n");
-	tr_expect(tr_find(g, SL_RK_RULE, 11, 0), HEAD("114", "\"blocked\";q=0;w=1", "blocked"),
+		  "\"message\":\"rate limited\"}\n");
+	tr_expect(tr_find(g, SL_RK_RULE, 11, 0), HEAD("82", "\"blocked\";q=0;w=1", "blocked"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"blocked\",\"tenant\":null,"
-		  "\"message\":\"Requests from your network are refused.\"}\n");
+		  "\"message\":\"refused\"}\n");
 	tr_expect(tr_find(g, SL_RK_UNKNOWN, 0, 0),
-		  HEAD("161", "\"unknown_key\";q=8;w=4", "unknown_key"),
+		  HEAD("95", "\"unknown_key\";q=8;w=4", "unknown_key"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"unknown_key\",\"tenant\":null,"
-		  "\"message\":\"Too many requests without a known API key" RETRY "\"}\n");
-	tr_expect(tr_find(g, SL_RK_TENANT, 5, 0), HEAD("153", "\"requests\";q=250;w=3", "requests"),
+		  "\"message\":\"no known API key\"}\n");
+	tr_expect(tr_find(g, SL_RK_TENANT, 5, 0), HEAD("90", "\"requests\";q=250;w=3", "requests"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"requests\",\"tenant\":\"acme\","
-		  "\"message\":\"Too many requests for this API key" RETRY "\"}\n");
+		  "\"message\":\"rate limited\"}\n");
 	tr_expect(tr_find(g, SL_RK_BYTES, 5, 0),
-		  HEAD("155", "\"bytes\";q=3000000;w=3;qu=\"content-bytes\"", "bytes"),
+		  HEAD("92", "\"bytes\";q=3000000;w=3;qu=\"content-bytes\"", "bytes"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"bytes\",\"tenant\":\"acme\","
-		  "\"message\":\"Too many request bytes for this API key" RETRY "\"}\n");
-	tr_expect(tr_find(g, SL_RK_GROUP, 0, 0), HEAD("151", "\"chat.rps\";q=30;w=2", "chat.rps"),
+		  "\"message\":\"byte rate limited\"}\n");
+	tr_expect(tr_find(g, SL_RK_GROUP, 0, 0), HEAD("97", "\"chat.rps\";q=30;w=2", "chat.rps"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"chat.rps\",\"tenant\":null,"
-		  "\"message\":\"Too many requests to this endpoint" RETRY "\"}\n");
-	tr_expect(tr_find(g, SL_RK_QUOTA, 5, 0), HEAD("152", "\"daily\";q=1000;w=86400", "daily"),
+		  "\"message\":\"endpoint rate limited\"}\n");
+	tr_expect(tr_find(g, SL_RK_QUOTA, 5, 0), HEAD("88", "\"daily\";q=1000;w=86400", "daily"),
 		  "{\"error\":\"too_many_requests\",\"limit\":\"daily\",\"tenant\":\"acme\","
-		  "\"message\":\"The quota of this API key is used up" RETRY "\"}\n");
+		  "\"message\":\"quota used up\"}\n");
 	sl_policy_free(&p);
 	free(g);
 }
@@ -196,7 +195,7 @@ Test(reply, which_limits)
 	cr_expect_str_eq(strstr(tr_find(g, SL_RK_QUOTA, 5, 3)->text, "RateLimit-Policy"),
 			 "RateLimit-Policy: \"roll\";q=60;w=1800\r\nRateLimit: \"roll\";r="
 			 "{\"error\":\"too_many_requests\",\"limit\":\"roll\",\"tenant\":\"acme\","
-			 "\"message\":\"The quota of this API key is used up" RETRY "\"}\n");
+			 "\"message\":\"quota used up\"}\n");
 	sl_policy_free(&p);
 	free(g);
 }
@@ -250,11 +249,12 @@ Test(reply, shortened)
 			      t->plen, t->blen);
 		cr_expect_eq(strtoul(strstr(t->text, "Content-Length: ") + 16, NULL, 10), t->blen);
 	}
-	/* The quota: 47 + 47 characters of names still fit once the message is gone. */
+	/* The quota: 47 + 47 characters of names fit, message and all. */
 	t = tr_find(g, SL_RK_QUOTA, 5, 0);
 	cr_assert_not_null(t);
 	snprintf(text, sizeof(text),
-		 "{\"error\":\"too_many_requests\",\"limit\":\"%s\",\"tenant\":\"%s\"}\n", name, n2);
+		 "{\"error\":\"too_many_requests\",\"limit\":\"%s\",\"tenant\":\"%s\","
+		 "\"message\":\"quota used up\"}\n", name, n2);
 	cr_expect_eq(t->blen, strlen(text));
 	cr_expect(!memcmp(t->text + t->plen, text, t->blen), "%.*s", t->blen, t->text + t->plen);
 	cr_expect_not_null(strstr(t->text, ";q=1099511627775;w=2592000000\r\n"));

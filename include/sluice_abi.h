@@ -571,7 +571,7 @@ struct sl_reply_key {
  * (its length is in the prefix's Content-Length). plen + blen <= SL_REPLY_TEXT.
  */
 #define SL_REPLY_TEXT 512
-#define SL_REPLY_MAX  16384 /* response texts over both generations */
+#define SL_REPLY_MAX  32768 /* response texts over both generations (~10.5k a generation at most) */
 #define SL_REJECTS_MAX 65536 /* connections being closed */
 struct sl_reply_tpl {
 	__u16 plen;

@@ -558,6 +558,22 @@ static __always_inline int sl_http_flow_key(struct sl_flow_key *fk, const struct
 	return 0;
 }
 
+/* The socket tuple (for bpf_skc_lookup_tcp) of the client segment whose key is in sc->fk. */
+static __always_inline void sl_http_tuple(struct sl_scratch *sc)
+{
+	if (sc->pkt.family == SL_AF_INET) {
+		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
+		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
+		sc->tuple.ipv4.sport = bpf_htons(sc->pkt.sport);
+		sc->tuple.ipv4.dport = bpf_htons(sc->pkt.dport);
+	} else {
+		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
+		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
+		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
+		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
+	}
+}
+
 /*
  * The rest of the layer for a segment that sl_http_enter() stashed: its connection key and
  * sequence number, then the scan (request starts) and the judgement. A global function: the
@@ -582,17 +598,7 @@ static __always_inline int sl_http_seg(void *ctx, int is_tc, void *data, void *d
 	if ((void *)(seq + 1) > data_end || sl_http_flow_key(&sc->fk, &sc->pkt, data, data_end, 1))
 		return SL_V_PASS;
 	sc->seq = bpf_ntohl(*seq);
-	if (sc->pkt.family == SL_AF_INET) {
-		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
-		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
-		sc->tuple.ipv4.sport = bpf_htons(sc->pkt.sport);
-		sc->tuple.ipv4.dport = bpf_htons(sc->pkt.dport);
-	} else {
-		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
-		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
-		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
-		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
-	}
+	sl_http_tuple(sc);
 	/*
 	 * A retransmission of the connection's last admitted request start: passed, counted, not
 	 * charged again, and not scanned (the scan is most of a request start's cost).

@@ -92,17 +92,7 @@ static __always_inline int sl_rj_capture(struct sl_scratch *sc, void *data, void
 	for (i = 0; i < 24; i++)
 		sc->l2[i] = l2[i];
 	sc->payload = sc->bytes - sc->pkt.l4_off - sc->pkt.l4_hlen;
-	if (sc->pkt.family == SL_AF_INET) {
-		sc->tuple.ipv4.saddr = sc->fk.caddr[0];
-		sc->tuple.ipv4.daddr = sc->fk.saddr[0];
-		sc->tuple.ipv4.sport = bpf_htons(sc->pkt.sport);
-		sc->tuple.ipv4.dport = bpf_htons(sc->pkt.dport);
-	} else {
-		__builtin_memcpy(sc->tuple.ipv6.saddr, sc->fk.caddr, 16);
-		__builtin_memcpy(sc->tuple.ipv6.daddr, sc->fk.saddr, 16);
-		sc->tuple.ipv6.sport = bpf_htons(sc->pkt.sport);
-		sc->tuple.ipv6.dport = bpf_htons(sc->pkt.dport);
-	}
+	sl_http_tuple(sc);
 	return 0;
 }
 

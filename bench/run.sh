@@ -252,9 +252,11 @@ pktcost_http() {
 	# segment (SL_GF_REJECT); the rows are the same packets as the first run's. Then the cost
 	# of one answer: single runs of an over-limit request on the established flow.
 	echo
-	echo "The same with tenant slow's action http429 (http.replies 10M/s, so never limited):"
-	echo "every TCP segment now meets the check for connections being closed; the over-limit"
-	echo "row has no socket (from 10.205.0.3), so it is refused with the reply checks and dropped."
+	echo "The same with tenant slow's action http429 (http.replies 10M/s, so never limited)."
+	echo "First the cost of one answer (single runs: a 429 on the established flow), then the"
+	echo "rows, which run while that reply is recent: every TCP segment meets the lookup for"
+	echo "connections being closed. The over-limit row has no socket (from 10.205.0.3): it is"
+	echo "refused with the reply checks (reply bucket, socket lookup) and dropped."
 	echo
 	pktcost_http_policy http429 >"$TMPD/pktcost-http429.yaml"
 	if t10 "$SLUICE" --pin-root "$PCROOT" policy apply "$TMPD/pktcost-http429.yaml" >/dev/null; then

@@ -75,7 +75,8 @@ static void usage(FILE *f)
 		"                    action http429 or reset): N single runs (repeat 1) of an over-limit\n"
 		"                    request on the established flow, each answered afresh (the\n"
 		"                    program's sl_rejects_v1 entry is deleted after each), next to N\n"
-		"                    single runs of bare_drop; prints the median ns of each\n"
+		"                    single runs of bare_drop; prints the median ns of each. Runs\n"
+		"                    before the table, whose rows then meet the close-state lookup\n"
 		"  --pcap FILE       also write the packets measured to FILE (pcap; tcpdump -vvv -r)\n",
 		MAX_TARGETS - 2, MAX_ROUNDS);
 }
@@ -308,8 +309,11 @@ static int reply_cost(const struct target *t, const struct target *base, __u16 c
 		fprintf(stderr, "sl_pktcost: %s has no sl_rejects_v1 map\n", t->prog_name);
 		return -1;
 	}
-	build_req(&req, "refused, answered", "127.0.0.1", "127.0.0.1", cport, port, 9000, key);
 	for (i = 0; i < n; i++) {
+		/* A new request start each time: one at the flow's last sequence number would be
+		 * taken for a retransmission. */
+		build_req(&req, "refused, answered", "127.0.0.1", "127.0.0.1", cport, port,
+			  9000 + (__u32)i * 1000, key);
 		for (k = 0; k < 2; k++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = req.data,
 				    .data_size_in = req.len, .repeat = 1);
@@ -566,6 +570,13 @@ int main(int argc, char **argv)
 	if (pcap && write_pcap(pcap, pkts, np))
 		goto cleanup;
 
+	/*
+	 * The replies first: the rows below then run while a reply is recent, so every TCP
+	 * segment meets the close-state lookup (its cost once a policy has answered).
+	 */
+	if (nreply && reply_cost(&t[2], &t[1], cport, http_port, key_drop, nreply))
+		goto cleanup;
+
 	/* Rounds outermost: a slow spell of the machine hits every program alike. */
 	for (r = 0; r < rounds; r++)
 		for (j = 0; j < np; j++)
@@ -601,8 +612,6 @@ int main(int argc, char **argv)
 	}
 	printf("\n%d rounds × %u runs per program and packet%s; `verdict` is the last run's.\n",
 	       rounds, repeat, cpu >= 0 ? ", pinned" : "");
-	if (nreply && reply_cost(&t[2], &t[1], cport, http_port, key_drop, nreply))
-		goto cleanup;
 	status = 0;
 cleanup:
 	for (i = 0; i < nt; i++) {

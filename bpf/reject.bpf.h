@@ -74,17 +74,19 @@ enum { RS_RST, RS_429, RS_LIMITED, RS_NOSOCK, RS_NOTPL, RS_FINACK, RS_FDROP, RS_
 
 /*
  * Read what the replies need from the segment described by sc->pkt (a TCP segment from a
- * client): its connection key and socket tuple, sequence and acknowledgement numbers, flags
- * and link-layer header. Returns 0, or -1 if the headers are not directly readable.
+ * client): its connection key (with_key), then its socket tuple, sequence and
+ * acknowledgement numbers, flags and link-layer header. Returns 0, or -1 if the headers are
+ * not directly readable.
  */
-static __always_inline int sl_rj_capture(struct sl_scratch *sc, void *data, void *data_end)
+static __always_inline int sl_rj_capture(struct sl_scratch *sc, void *data, void *data_end,
+					 int with_key)
 {
 	__u8 *tcp = data + (sc->pkt.l4_off & 0x1ff), *l2 = data;
 	__u32 i;
 
 	if ((void *)(tcp + 20) > data_end || (void *)(l2 + 24) > data_end)
 		return -1;
-	if (sl_http_flow_key(&sc->fk, &sc->pkt, data, data_end, 1))
+	if (with_key && sl_http_flow_key(&sc->fk, &sc->pkt, data, data_end, 1))
 		return -1;
 	sc->seq = bpf_ntohl(*(__be32 *)(tcp + 4));
 	sc->rj_ack = bpf_ntohl(*(__be32 *)(tcp + 8));
@@ -521,7 +523,7 @@ static __always_inline int sl_rj_prep(void *ctx, void *data, void *data_end)
 	if (!sc || !cfg || sc->pkt.l4proto != IPPROTO_TCP)
 		return -1;
 	gen = sc->gen & 1;
-	if (sl_rj_capture(sc, data, data_end) || (sc->rj_tflags & SL_TCP_RST))
+	if (sl_rj_capture(sc, data, data_end, 1) || (sc->rj_tflags & SL_TCP_RST))
 		return -1;
 	if (sc->rj_action == SL_OVER_HTTP429) {
 		/* Only a request start on an HTTP port can be answered with a response. */
@@ -656,10 +658,12 @@ static __always_inline int sl_rj_follow(void *ctx, int is_tc, void *data, void *
 	__u32 zero = 0, end;
 
 	sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
-	if (!sc || sc->pkt.l4proto != IPPROTO_TCP || sl_rj_capture(sc, data, data_end))
+	if (!sc || sc->pkt.l4proto != IPPROTO_TCP ||
+	    sl_http_flow_key(&sc->fk, &sc->pkt, data, data_end, 1))
 		return SL_V_NONE;
+	/* Most segments are of no closing connection: the key and one lookup, nothing more. */
 	e = bpf_map_lookup_elem(&sl_rejects_v1, &sc->fk);
-	if (!e)
+	if (!e || sl_rj_capture(sc, data, data_end, 0))
 		return SL_V_NONE;
 	sc->rj_rslot = e->rslot;
 	/* Expired, or the client opens a new connection on the same ports. */

@@ -197,7 +197,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SL_NR_RSLOTS + 1); /* + SL_RTAT_LAST */
+	__uint(max_entries, SL_NR_RSLOTS);
 	__type(key, __u32);
 	__type(value, struct sl_bucket);
 	SL_PINNING
@@ -220,6 +220,14 @@ struct {
 	__type(value, struct sl_reply_tpl);
 	SL_PINNING
 } sl_reply_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << SL_RJSEEN_BITS);
+	__type(key, __u32);
+	__type(value, __u64);
+	SL_PINNING
+} sl_rjseen_v1 SEC(".maps");
 
 /* Connections sluice is closing (reject.bpf.h); LRU, entries also expire. */
 struct {

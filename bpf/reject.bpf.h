@@ -381,26 +381,35 @@ static __always_inline int sl_rj_established(void *ctx, struct sl_scratch *sc)
 	return est;
 }
 
-/*
- * Whether a connection may be closing now: an entry was put in sl_rejects_v1 less than its
- * lifetime ago. Costs an array lookup and a jiffies read, instead of building the segment's
- * key and an LRU lookup.
- */
-static __always_inline int sl_rj_recent(void)
+/* The sl_rjseen_v1 slot of a client segment: its source address and both ports, mixed. */
+static __always_inline __u32 sl_rj_hash(const struct sl_pkt *p)
 {
-	__u32 k = SL_RTAT_LAST;
-	struct sl_bucket *b = bpf_map_lookup_elem(&sl_rtat_v1, &k);
+	__u32 h = p->saddr[0] ^ p->saddr[1] ^ p->saddr[2] ^ p->saddr[3];
 
-	return b && b->tat && bpf_jiffies64() - b->tat <= SL_RJ_TTL_JIFFIES;
+	h ^= ((__u32)p->sport << 16) | p->dport;
+	h *= 0x9e3779b1u;
+	return h >> (32 - SL_RJSEEN_BITS);
+}
+
+/*
+ * Whether the segment's connection may be closing: an entry for a connection of its hash was
+ * made less than an entry's lifetime ago. One array read; a collision only costs the lookup.
+ */
+static __always_inline int sl_rj_recent(const struct sl_pkt *p)
+{
+	__u32 k = sl_rj_hash(p);
+	__u64 *t = bpf_map_lookup_elem(&sl_rjseen_v1, &k);
+
+	return t && *t && bpf_jiffies64() - *t <= SL_RJ_TTL_JIFFIES;
 }
 
 static __always_inline void sl_rj_note(struct sl_scratch *sc, __u8 state, __u32 srv_seq)
 {
-	__u32 k = SL_RTAT_LAST;
-	struct sl_bucket *b = bpf_map_lookup_elem(&sl_rtat_v1, &k);
+	__u32 k = sl_rj_hash(&sc->pkt);
+	__u64 *t = bpf_map_lookup_elem(&sl_rjseen_v1, &k);
 
-	if (b)
-		b->tat = bpf_jiffies64();
+	if (t)
+		*t = bpf_jiffies64();
 	sc->rj.expires_ns = sl_rj_now_ns() + SL_RJ_TTL_NS;
 	sc->rj.srv_seq = srv_seq;
 	sc->rj.rslot = sc->rj_rslot;

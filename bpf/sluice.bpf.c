@@ -211,7 +211,7 @@ static __always_inline int sl_process(void *ctx, int is_tc, void *data, void *da
 	}
 
 	/* Connections being closed after a reply (reject.bpf.h) come first. */
-	if ((g->flags & SL_GF_REJECT) && p.l4proto == IPPROTO_TCP && sl_rj_recent()) {
+	if ((g->flags & SL_GF_REJECT) && p.l4proto == IPPROTO_TCP && sl_rj_recent(&p)) {
 		sc = bpf_map_lookup_elem(&sl_scratch_v1, &zero);
 		if (!sc)
 			return SL_V_PASS;

@@ -34,6 +34,7 @@
 #define SL_MAP_RSTATS   "sl_rstats_v1"
 #define SL_MAP_REPLY    "sl_reply_v1"
 #define SL_MAP_REJECTS  "sl_rejects_v1"
+#define SL_MAP_RJSEEN   "sl_rjseen_v1"
 #define SL_MAP_CLOCK    "sl_clock_v1" /* test builds only */
 
 #define SL_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -521,12 +522,15 @@ struct sl_rcfg {
 	__u8 _pad[7];
 };
 
+/* Value of SL_MAP_RTAT (ARRAY[SL_NR_RSLOTS]): the reply buckets' state. */
+
 /*
- * Value of SL_MAP_RTAT (ARRAY[SL_NR_RSLOTS + 1]): the reply buckets' state, and at
- * SL_RTAT_LAST the jiffies of the last entry put in SL_MAP_REJECTS: once that is older than
- * any entry can live, TCP segments skip the lookup there.
+ * SL_MAP_RJSEEN (ARRAY[1 << SL_RJSEEN_BITS] of __u64, indexed by a hash of the client's
+ * address and both ports): bpf_jiffies64() when an entry for a connection of that hash was
+ * last put in SL_MAP_REJECTS. A TCP segment whose slot is older than an entry lives skips the
+ * lookup there: one array read instead of building a key and an LRU lookup.
  */
-#define SL_RTAT_LAST SL_NR_RSLOTS
+#define SL_RJSEEN_BITS 16
 /* SL_RJ_TTL_NS in jiffies at HZ 1000, the largest HZ: longer (safe) at smaller HZ. */
 #define SL_RJ_TTL_JIFFIES 30000ULL
 

@@ -151,6 +151,7 @@ int sl_maps_open(const char *pin_root, struct sl_maps *m)
 		{ SL_MAP_RSTATS, offsetof(struct sl_maps, rstats) },
 		{ SL_MAP_REPLY, offsetof(struct sl_maps, reply) },
 		{ SL_MAP_REJECTS, offsetof(struct sl_maps, rejects) },
+		{ SL_MAP_RJSEEN, offsetof(struct sl_maps, rjseen) },
 	};
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == sizeof(*m) / sizeof(int),
 		       "every fd of struct sl_maps is opened");

@@ -31,6 +31,7 @@ struct sl_maps {
 	int rstats;
 	int reply;
 	int rejects;
+	int rjseen;
 };
 
 /* Path of <pin_root>/<dir>/<name> (dir or name may be NULL). Returns 0 or -ENAMETOOLONG. */

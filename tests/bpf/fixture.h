@@ -120,6 +120,7 @@ static inline void fx_open_sized(struct fx *f, __u32 buckets_max)
 	f->m.rstats = bpf_map__fd(f->skel->maps.sl_rstats_v1);
 	f->m.reply = bpf_map__fd(f->skel->maps.sl_reply_v1);
 	f->m.rejects = bpf_map__fd(f->skel->maps.sl_rejects_v1);
+	f->m.rjseen = bpf_map__fd(f->skel->maps.sl_rjseen_v1);
 	f->clock = bpf_map__fd(f->skel->maps.sl_clock_v1);
 	f->prog[FX_XDP] = bpf_program__fd(f->skel->progs.sluice_xdp);
 	f->prog[FX_TC] = bpf_program__fd(f->skel->progs.sluice_tc);

@@ -703,15 +703,16 @@ Test(reject, body_refused_resets)
 }
 
 /*
- * The close-state lookup is skipped while no entry has been made for longer than an entry
- * lives: a stale entry (written here, with no recent reply) is not looked at.
+ * The close-state lookup is skipped unless an entry was made for a connection of the same
+ * hash within an entry's lifetime: a stale entry (written here, no reply made) is not looked
+ * at.
  */
 Test(reject, close_state_skipped_when_idle)
 {
 	struct sl_flow_key fk = { .family = SL_AF_INET };
 	struct sl_reject e = { .expires_ns = ~0ULL, .state = SL_RJ_CLOSING };
-	struct sl_bucket last = { 0 };
-	__u32 k = SL_RTAT_LAST;
+	__u64 never = 0;
+	__u32 k;
 	struct pb_frame in, out;
 	struct rx r;
 
@@ -722,11 +723,12 @@ Test(reject, close_state_skipped_when_idle)
 	inet_pton(AF_INET, r.c.ep.src, fk.caddr);
 	inet_pton(AF_INET, r.c.ep.dst, fk.saddr);
 	cr_assert_eq(bpf_map_update_elem(r.x.f.m.rejects, &fk, &e, BPF_ANY), 0);
-	cr_assert_eq(bpf_map_update_elem(r.x.f.m.rtat, &k, &last, BPF_ANY), 0);
+	for (k = 0; k < (1u << SL_RJSEEN_BITS); k += 1) /* no reply ever */
+		cr_assert_eq(bpf_map_update_elem(r.x.f.m.rjseen, &k, &never, BPF_ANY), 0);
 	in = rx_seg(&r, F_ACK, 5, 5, NULL);
 	cr_assert_eq(rx_run(&r, FX_XDP, &in, &out), RX_PASS, "no reply for ~30 s: not looked up");
 	cr_assert_arr_eq(out.data, in.data, in.len);
-	/* A reply just now (sl_rj_note's stamp): the same pure ACK is a closing connection's. */
+	/* A reply on it just now (sl_rj_note's stamp): the same pure ACK is a closing one's. */
 	rx_tenant(&r, 1, 1, SL_OVER_HTTP429);
 	in = rx_seg(&r, F_ACK | F_PSH, 100, 1, RX_REQ);
 	rx_run(&r, FX_XDP, &in, &out); /* admitted */

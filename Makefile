@@ -127,8 +127,10 @@ test: test-unit test-bpf test-integration
 test-unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2 $(if $(T),--filter '$(T)')
 
+# Each BPF test loads and verifies the whole object in its own process (~2 s of kernel time);
+# they share nothing (private maps, kernel-chosen loopback ports), so two run at once.
 test-bpf: $(BPFT_BIN)
-	$(BPFT_BIN) --jobs 1 $(if $(T),--filter '$(T)')
+	$(BPFT_BIN) --jobs 2 $(if $(T),--filter '$(T)')
 
 test-integration: all
 	tests/integration/run.sh $(T)

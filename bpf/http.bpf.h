@@ -187,9 +187,7 @@ static __always_inline __u64 sl_http_take(struct sl_scratch *sc, __u64 *tat,
 
 	now = sl_http_now(flags, g);
 	if (sl_bucket_take((struct sl_bucket *)tat, now, charge, gp->tau, &seen) != SL_TAKE_OK) {
-		seen = seen > now ? seen : now;
-		sc->rj_wait_ns = seen + charge > now + gp->tau ?
-				 (seen + charge - now - gp->tau) >> SL_TU_SHIFT : 0;
+		sc->rj_wait_ns = sl_gcra_wait(seen, now, charge, gp->tau) >> SL_TU_SHIFT;
 		return 0;
 	}
 	return charge ? charge : 1;

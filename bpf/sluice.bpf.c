@@ -138,13 +138,13 @@ static __always_inline int sl_limit(const struct sl_rule *r, const struct sl_gcf
 	/*
 	 * Refused at TAT `seen`: nothing, not even one unit, is admitted before
 	 * seen + charge(1) - tau. Only tick-clock buckets are cached: the cache is checked
-	 * against the tick clock. Rules that answer refusals are not cached: each refused
-	 * segment needs its own answer.
+	 * against the tick clock. Rules that answer refusals are not cached (each refused
+	 * segment needs its own answer); they note the wait for Retry-After instead.
 	 */
 	c1 = sl_gcra_charge(1, gp->interval, gp->shift);
-	seen = seen > now ? seen : now;
-	sc->rj_wait_ns = seen + c1 > now + gp->tau ? (seen + c1 - now - gp->tau) >> SL_TU_SHIFT : 0;
-	if (!dry && !(r->flags & SL_RF_FINE) && r->reject == SL_OVER_DROP && seen + c1 > gp->tau)
+	if (r->reject != SL_OVER_DROP)
+		sc->rj_wait_ns = sl_gcra_wait(seen, now, c1, gp->tau) >> SL_TU_SHIFT;
+	else if (!dry && !(r->flags & SL_RF_FINE) && seen + c1 > gp->tau)
 		sl_dcache_fill(p, g, slot, reason, seen + c1 - gp->tau);
 	return sl_drop(slot, reason, dry, pkts, bytes);
 }

@@ -56,6 +56,20 @@ static __always_inline int sl_gcra_admit(__u64 tat, __u64 now, __u64 charge, __u
 	return 1;
 }
 
+/*
+ * Time units until a bucket with this TAT admits a charge again (0 if it would now): the
+ * data plane's Retry-After, and the controller's views.
+ */
+static __always_inline __u64 sl_gcra_wait(__u64 tat, __u64 now, __u64 charge, __u64 tau)
+{
+	__u64 base = tat > now ? tat : now;
+	__u64 next = base + charge;
+
+	if (next - now <= tau)
+		return 0;
+	return next - now - tau;
+}
+
 #ifndef __bpf__
 /*
  * Controller side: turn rate (units/s) and burst (units) into data-plane parameters.
@@ -87,16 +101,6 @@ static inline int sl_gcra_params_make(__u64 rate, __u64 burst, struct sl_gcra_pa
 	return 0;
 }
 
-/* Time units until a bucket with this TAT admits `cost` again (0 if it would now). */
-static inline __u64 sl_gcra_wait(__u64 tat, __u64 now, __u64 charge, __u64 tau)
-{
-	__u64 base = tat > now ? tat : now;
-	__u64 next = base + charge;
-
-	if (next - now <= tau)
-		return 0;
-	return next - now - tau;
-}
 #endif
 
 #endif /* SLUICE_GCRA_H */

@@ -263,22 +263,9 @@ static void rx_check(const struct pb_frame *in, const struct pb_frame *out, stru
 
 static struct sl_rstats rx_rstats(struct rx *r, __u32 rslot)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sl_rstats sum = {}, *v = calloc(ncpu, sizeof(*v));
+	struct sl_rstats sum;
 
-	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(r->x.f.m.rstats, &rslot, v), 0);
-	for (int c = 0; c < ncpu; c++) {
-		sum.rst += v[c].rst;
-		sum.http429 += v[c].http429;
-		sum.limited += v[c].limited;
-		sum.no_socket += v[c].no_socket;
-		sum.no_template += v[c].no_template;
-		sum.fin_acked += v[c].fin_acked;
-		sum.follow_drop += v[c].follow_drop;
-		sum.failed += v[c].failed;
-	}
-	free(v);
+	cr_assert_eq(sl_rstats_read(r->x.f.m.rstats, rslot, &sum), 0);
 	return sum;
 }
 

@@ -53,24 +53,17 @@ static __always_inline __u64 sl_rj_now_ns(void)
 	return sl_now_fine() >> SL_TU_SHIFT;
 }
 
-static __always_inline void sl_rstat(__u32 rslot, int which)
-{
-	struct sl_rstats *r = bpf_map_lookup_elem(&sl_rstats_v1, &rslot);
+/* The counters of struct sl_rstats, in its order. */
+enum { RS_RST, RS_429, RS_LIMITED, RS_NOSOCK, RS_NOTPL, RS_FINACK, RS_FDROP, RS_FAILED, RS_NR };
+_Static_assert(sizeof(struct sl_rstats) == RS_NR * sizeof(__u64), "one counter per RS_*");
 
-	if (!r)
-		return;
-	switch (which) {
-	case 0: r->rst++; break;
-	case 1: r->http429++; break;
-	case 2: r->limited++; break;
-	case 3: r->no_socket++; break;
-	case 4: r->no_template++; break;
-	case 5: r->fin_acked++; break;
-	case 6: r->follow_drop++; break;
-	default: r->failed++; break;
-	}
+static __always_inline void sl_rstat(__u32 rslot, __u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&sl_rstats_v1, &rslot);
+
+	if (c)
+		c[which & (RS_NR - 1)]++; /* per-CPU: a plain add is exact */
 }
-enum { RS_RST, RS_429, RS_LIMITED, RS_NOSOCK, RS_NOTPL, RS_FINACK, RS_FDROP, RS_FAILED };
 
 /*
  * Read what the replies need from the segment described by sc->pkt (a TCP segment from a
